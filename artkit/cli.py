@@ -1,0 +1,43 @@
+"""The root ``artkit`` command: assembles the capability sub-apps, nothing else."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from artkit import __version__
+from artkit.weights.cli import app as weights_app
+
+app = typer.Typer(
+    name="artkit",
+    help="artkit: creative coding for generative media. Turn doodles into paintings, colour "
+         "photos, write stories about them, compose music and see what networks look at.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"artkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+) -> None:
+    """artkit: creative coding for generative media."""
+
+
+app.add_typer(weights_app, name="weights",
+              help="The offline weight store: list, fetch, verify, import pretrained networks.")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,89 @@
+"""Devices, seeding and threads: explicit, never global state hidden in library code."""
+
+from __future__ import annotations
+
+import os
+import re
+from contextlib import contextmanager
+from typing import Iterator
+
+import torch
+
+from artkit.core.errors import ArtkitError
+
+_DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
+    """Turn a device spec into a ``torch.device``.
+
+    Args:
+        spec: ``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``,
+            ``"mps"``, or a ``torch.device``.
+
+    Raises:
+        ArtkitError: the spec is malformed or names a device this machine lacks.
+    """
+    if isinstance(spec, torch.device):
+        return spec
+    spec = (spec or "auto").strip().lower()
+    if not _DEVICE_RE.match(spec):
+        raise ArtkitError(f"unknown device '{spec}'", "use auto, cpu, cuda or cuda:N")
+    if spec == "auto":
+        return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+    if spec.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ArtkitError(f"device '{spec}' asked for, but CUDA is not available here",
+                              "use --device cpu or --device auto")
+        index = int(spec.split(":")[1]) if ":" in spec else 0
+        if index >= torch.cuda.device_count():
+            raise ArtkitError(f"device '{spec}' does not exist: this machine has "
+                              f"{torch.cuda.device_count()} CUDA device(s)")
+    if spec == "mps" and not (getattr(torch.backends, "mps", None)
+                              and torch.backends.mps.is_available()):
+        raise ArtkitError("device 'mps' asked for, but it is not available here",
+                          "use --device cpu")
+    return torch.device(spec)
+
+
+def make_generator(seed: int | None, device: torch.device | str = "cpu") -> torch.Generator:
+    """A ``torch.Generator`` seeded with ``seed`` (a fresh random seed when ``None``).
+
+    The generator is what library code draws randomness from, so that the same seed, inputs and
+    device always give the same output.
+    """
+    device = torch.device(device)
+    gen = torch.Generator(device=device if device.type != "mps" else "cpu")
+    if seed is None:
+        gen.seed()
+    else:
+        gen.manual_seed(int(seed))
+    return gen
+
+
+def generator_seed(gen: torch.Generator | None) -> int | None:
+    """The initial seed of ``gen`` (for manifests), or ``None``."""
+    return None if gen is None else int(gen.initial_seed())
+
+
+def set_threads(n: int | None = None) -> int:
+    """Set torch's intra-op thread count (default: ``ARTKIT_THREADS`` or all cores)."""
+    if n is None:
+        env = os.environ.get("ARTKIT_THREADS")
+        n = int(env) if env else (os.cpu_count() or 1)
+    n = max(1, int(n))
+    torch.set_num_threads(n)
+    return n
+
+
+def autocast(device: torch.device, enabled: bool = True):
+    """Autocast to bf16/fp16 off the CPU only (CPU stays float32, per the project's convention)."""
+    if not enabled or device.type == "cpu":
+        return _null()
+    dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+@contextmanager
+def _null() -> Iterator[None]:
+    yield

@@ -1,0 +1,40 @@
+"""Shared fixtures: an isolated weight cache, a skip for tests that need real weights."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REAL_HOME = os.environ.get("ARTKIT_HOME") or str(Path.home() / ".cache" / "artkit")
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture
+def tmp_home(tmp_path, monkeypatch) -> Path:
+    """An empty ARTKIT_HOME for the test."""
+    home = tmp_path / "artkit-home"
+    monkeypatch.setenv("ARTKIT_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def real_weights(monkeypatch):
+    """Return a function ``need(name)`` that skips the test unless ``name`` is cached."""
+    monkeypatch.setenv("ARTKIT_HOME", REAL_HOME)
+    from artkit.weights import is_cached
+
+    def need(name: str) -> None:
+        if not is_cached(name):
+            pytest.skip(f"weights '{name}' are not cached: run `artkit weights fetch {name}`")
+
+    return need
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The reference inputs beside the checkout (../shared/data); skip when absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"reference data folder {SHARED_DATA} is absent")
+    return SHARED_DATA
