@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from artkit import __version__
+from artkit.doodle.cli import app as doodle_app
 from artkit.weights.cli import app as weights_app
 
 app = typer.Typer(
@@ -34,6 +35,8 @@ def root(
     """artkit: creative coding for generative media."""
 
 
+app.add_typer(doodle_app, name="doodle",
+              help="Doodles into paintings: semantic style transfer (neural-doodle), style transfer, textures.")
 app.add_typer(weights_app, name="weights",
               help="The offline weight store: list, fetch, verify, import pretrained networks.")
 
