@@ -103,6 +103,10 @@ def main() -> None:
           f"~{plain_step * sum(p['steps'] * (p['size'][0] * p['size'][1]) / (384 * 512) for p in neural['phases']):.0f} s "
           f"vs {neural['wall']:.0f} s measured")
 
+    classic = run("neural-classic", args.out, args.threads, preset="default", phases=3, init="mean")
+    print(f"\nneural engine, original pipeline (3 phases from region mean colours): "
+          f"{classic['wall']:.1f} s wall, peak RSS {classic['rss_mb']:.0f} MB")
+
     patch = run("patch", args.out, args.threads, engine="patch")
     print(f"\npatch engine: {patch['wall']:.1f} s wall, peak RSS {patch['rss_mb']:.0f} MB")
 
@@ -110,14 +114,15 @@ def main() -> None:
 
     print("\nquality (label fidelity ↑ / style distance ↓):")
     rows = {}
-    for name, res in (("neural", neural), ("patch", patch)):
+    for name, res in (("neural", neural), ("neural-classic", classic), ("patch", patch)):
         s = evaluate_files(res["path"], DATA / "Monet.jpg", DATA / "Monet_sem.png", DATA / "Coastline_sem.png")
         rows[name] = s["output"]
         rows.update(s["baselines"])
     for name, s in rows.items():
         print(f"  {name:14s} {s['label_fidelity']:.3f}   {s['style_distance']:.4f}")
     (args.out / "results.json").write_text(json.dumps(
-        {"neural": neural, "plain": plain, "fast_steps": fast1, "patch": patch, "quality": rows}, indent=2))
+        {"neural": neural, "classic": classic, "plain": plain, "fast_steps": fast1, "patch": patch,
+         "quality": rows}, indent=2))
     print(f"\nimages and results.json in {args.out}")
 
 

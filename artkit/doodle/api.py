@@ -47,7 +47,11 @@ class DoodleConfig:
         engine: ``"neural"`` or ``"patch"``.
         network: VGG weights for the neural engine (``vgg16-hed``, or imported ``vgg19``).
         iterations: L-BFGS steps per phase (neural) — the patch engine ignores it.
-        phases: coarse-to-fine resolutions; phase i runs at 1/2^(phases−1−i).
+        phases: coarse-to-fine resolutions; phase i runs at 1/2^(phases−1−i). The default (1)
+            pairs with ``init="auto"``: the patch engine already works coarse to fine, so the
+            neural engine refines its result at full size (measured better and faster than 3
+            phases from flat colours: label fidelity 0.94 vs 0.69). Use 3 with ``--init mean``
+            for neural-doodle's original pipeline.
         style_layers: VGG layers matched by patches (``"3_1"`` means ``relu3_1``).
         content_layers: VGG layers of the content loss.
         style_weight, content_weight, semantic_weight, smoothness, colour_weight, variety:
@@ -58,16 +62,16 @@ class DoodleConfig:
             this fraction (0 = run all iterations).
         channels_last: run VGG in channels-last memory format (faster on CPU).
         memory_mb: memory budget for one chunk of patch-match scores.
-        init: ``"auto"`` (content when given, else the doodle filled with each region's mean
-            style colour), ``"noise"``, ``"content"``, ``"patch"`` (the patch engine's result),
-            or an image path.
+        init: ``"auto"`` (the content photo when given, else the patch engine's result),
+            ``"mean"`` (the doodle filled with each region's mean style colour, with soft
+            noise), ``"noise"``, ``"content"``, ``"patch"``, or an image path.
         patch_size, uniformity, guidance_weight, em_iterations: the patch engine's settings.
     """
 
     engine: Literal["neural", "patch"] = "neural"
     network: str = "vgg16-hed"
     iterations: int = 100
-    phases: int = 3
+    phases: int = 1
     style_layers: list[str] = field(default_factory=lambda: ["3_1", "4_1"])
     content_layers: list[str] = field(default_factory=lambda: ["4_2"])
     style_weight: float = 25.0
@@ -105,14 +109,13 @@ class DoodleConfig:
                 raise ArtkitError(message)
 
     def neural(self) -> NeuralSettings:
-        return NeuralSettings(
-            style_layers=tuple(_layer(n) for n in self.style_layers),
-            content_layers=tuple(_layer(n) for n in self.content_layers),
-            style_weight=self.style_weight, content_weight=self.content_weight,
-            semantic_weight=self.semantic_weight, smoothness=self.smoothness,
-            colour_weight=self.colour_weight, variety=self.variety, iterations=self.iterations,
-            match_every=self.match_every, match_dims=self.match_dims, tolerance=self.tolerance,
-            memory_mb=self.memory_mb, channels_last=self.channels_last)
+        """The neural engine's settings: the fields both dataclasses share, layer names expanded."""
+        # patch_size means the patch engine's pixel patches here; the neural engine keeps its 3×3.
+        shared = ({f.name for f in dataclasses.fields(NeuralSettings)} & set(self.__dict__)) - {"patch_size"}
+        values = {name: getattr(self, name) for name in shared}
+        values["style_layers"] = tuple(_layer(n) for n in self.style_layers)
+        values["content_layers"] = tuple(_layer(n) for n in self.content_layers)
+        return NeuralSettings(**values)
 
     def patch(self) -> PatchConfig:
         # The patch engine's content guidance is on another scale: 10 (the neural default) → 1.
@@ -343,7 +346,7 @@ def _initial(cfg: DoodleConfig, style_t, maps, content_t, out_hw, gen, progress)
     init = cfg.init
     dev = style_t.device
     if init == "auto":
-        init = "content" if content_t is not None else "mean"
+        init = "content" if content_t is not None else "patch"
     if init == "content":
         if content_t is None:
             raise ArtkitError("--init content needs --content")
@@ -368,7 +371,7 @@ def _initial(cfg: DoodleConfig, style_t, maps, content_t, out_hw, gen, progress)
         return (base + amp * noise).clamp(0, 1)
     path = Path(init)
     if not path.exists():
-        raise ArtkitError(f"--init '{init}' is neither auto/noise/content/patch nor an image file")
+        raise ArtkitError(f"--init '{init}' is neither auto/mean/noise/content/patch nor an image file")
     return _resize(pil_to_tensor(load_image(path)).to(dev), out_hw)
 
 

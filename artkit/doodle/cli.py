@@ -60,7 +60,7 @@ def doodle(
     preset: Annotated[Optional[str], typer.Option(help="Settings preset: a name (see --list-presets) or a .toml file.")] = None,
     iterations: Annotated[Optional[int], typer.Option(help="L-BFGS steps per phase at most (default 100; a phase ends early once it converges, see --tolerance).")] = None,
     tolerance: Annotated[Optional[float], typer.Option(help="End a phase when 10 steps improve the loss by less than this fraction (default 0.05; 0 = run every step).")] = None,
-    phases: Annotated[Optional[int], typer.Option(help="Coarse-to-fine resolutions (default 3).")] = None,
+    phases: Annotated[Optional[int], typer.Option(help="Coarse-to-fine resolutions (default 1: refine the patch engine's result at full size; 3 with --init mean is the original pipeline).")] = None,
     style_layers: Annotated[Optional[str], typer.Option(help="VGG layers matched by patches (default 3_1,4_1).")] = None,
     content_layers: Annotated[Optional[str], typer.Option(help="VGG layers of the content loss (default 4_2).")] = None,
     style_weight: Annotated[Optional[float], typer.Option(help="Weight of the style (patch) loss (default 25).")] = None,
@@ -69,7 +69,7 @@ def doodle(
     smoothness: Annotated[Optional[float], typer.Option(help="Weight of the smoothness term (default 10).")] = None,
     colour_weight: Annotated[Optional[float], typer.Option("--colour-weight", "--color-weight", help="How strongly colours follow the matched patches (default 30).")] = None,
     variety: Annotated[Optional[float], typer.Option(help="Penalty on reusing the same style patches (default 0).")] = None,
-    init: Annotated[Optional[str], typer.Option(help="Start image: auto, noise, content, patch or a file (default auto).")] = None,
+    init: Annotated[Optional[str], typer.Option(help="Start image: auto (content when given, else the patch engine's result), mean, noise, content, patch or a file (default auto).")] = None,
     size: Annotated[Optional[str], typer.Option(help="Output WIDTHxHEIGHT (default: the doodle's / content's / style's size).")] = None,
     frames: Annotated[Optional[Path], typer.Option(help="Folder for intermediate images.")] = None,
     save_every: Annotated[int, typer.Option(help="With --frames: save an image every N steps.")] = 10,
@@ -207,3 +207,36 @@ def evaluate_cmd(
         from artkit.core.files import atomic_write_text
 
         atomic_write_text(json_out, json.dumps(scores, indent=2), force=True)
+
+
+@command(app, "demo")
+def demo_cmd(
+    out_dir: Annotated[Path, typer.Option("--output", "-o", help="Folder for the demo's images.")] = Path("doodle-demo"),
+    engine: Annotated[str, typer.Option(help="neural or patch.")] = "neural",
+    size: Annotated[str, typer.Option(help="Scene WIDTHxHEIGHT.")] = "384x288",
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "auto",
+    quiet: QuietOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Paint a doodled landscape with textures that ship with scikit-image (no files needed).
+
+    Writes style.png, style_sem.png, doodle.png and painting.png (+ painting.json) to the
+    folder, then run your own: artkit doodle -s style.png -m your_doodle.png -o out.png
+    """
+    from artkit.doodle.demo import doodle_scene, style_scene
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = ["style.png", "style_sem.png", "doodle.png", "painting.png", "painting.json"]
+    for name in names:
+        check_output(out_dir / name, force)
+    wh = _parse_size(size)
+    style, smap = style_scene(wh)
+    style.save(out_dir / "style.png")
+    smap.save(out_dir / "style_sem.png")
+    doodle_scene(wh).save(out_dir / "doodle.png")
+    options = dict.fromkeys(_run.__code__.co_varnames[:_run.__code__.co_argcount])
+    options.update(style=out_dir / "style.png", map_=out_dir / "doodle.png",
+                   style_map=out_dir / "style_sem.png", output=out_dir / "painting.png",
+                   engine=engine, save_every=10, seed=seed, device=device, quiet=quiet, force=True)
+    _run(**options)

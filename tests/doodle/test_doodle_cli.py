@@ -163,3 +163,14 @@ def test_shipped_presets_are_valid():
     assert {"default", "faithful", "loose", "draft"} <= set(names)
     for n in names:
         DoodleConfig(**{**DoodleConfig().__dict__, **load_preset(n, "doodle", DoodleConfig)}).validate()
+
+
+def test_demo_runs_on_a_fresh_install(tmp_path):
+    out = tmp_path / "demo"
+    r = CliRunner().invoke(app, ["doodle", "demo", "-o", str(out), "--engine", "patch", "--size", "96x72",
+                                 "--quiet"])
+    assert r.exit_code == 0, r.output
+    for name in ("style.png", "style_sem.png", "doodle.png", "painting.png", "painting.json"):
+        assert (out / name).exists()
+    r = CliRunner().invoke(app, ["doodle", "demo", "-o", str(out), "--engine", "patch", "--size", "96x72"])
+    assert r.exit_code == 1 and "already exists" in r.output
