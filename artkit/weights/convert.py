@@ -7,6 +7,7 @@ either ``model.safetensors`` (state dicts laid out like torchvision's) or an HF 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -115,6 +116,7 @@ def gguf_causal_lm(src: Path, out_dir: Path) -> None:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+    os.environ["TQDM_DISABLE"] = "1"  # the GGUF reader draws its own tqdm bar
     try:
         tok = AutoTokenizer.from_pretrained(src.parent, gguf_file=src.name)
         model = AutoModelForCausalLM.from_pretrained(src.parent, gguf_file=src.name,
