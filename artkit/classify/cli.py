@@ -1,0 +1,154 @@
+"""``artkit classify``: train a photo classifier on frozen features, predict, zero-shot ImageNet."""
+
+from __future__ import annotations
+
+import enum
+import json
+import time
+from pathlib import Path
+from typing import Annotated, List
+
+import typer
+
+from artkit.core.console import DeviceOpt, ForceOpt, ProgressBars, QuietOpt, SeedOpt, command, info
+from artkit.core.errors import ArtkitError
+from artkit.core.files import check_output
+
+app = typer.Typer(pretty_exceptions_enable=False, no_args_is_help=True,
+                  help="Photo classifiers on frozen pretrained features (DeepDoggo done properly).")
+
+
+class Group(str, enum.Enum):
+    dog = "dog"
+    cat = "cat"
+
+
+def _skipped(path, why: str, quiet: bool) -> None:
+    info(f"skipped: {why}" if str(path) in why else f"skipped {path}: {why}", quiet)
+
+
+def report_path(model: Path) -> Path:
+    """``dogs.safetensors`` -> ``dogs.report.json``."""
+    return model.with_name(model.stem + ".report.json")
+
+
+def _report_table(rep: dict):
+    from rich.table import Table
+
+    acc, zr = rep["accuracy"], rep["zeror"]
+    table = Table(title=f"{rep['folds']}-fold cross-validation on {rep['n_images']} images "
+                        f"({rep['backbone']} features)")
+    table.add_column("label")
+    table.add_column("images", justify="right")
+    table.add_column("precision", justify="right")
+    table.add_column("recall", justify="right")
+    for lab in rep["labels"]:
+        table.add_column(f"→ {lab}", justify="right")
+    for lab, row in zip(rep["labels"], rep["confusion"]["matrix"]):
+        pc = rep["per_class"][lab]
+        table.add_row(lab, str(pc["support"]), f"{pc['precision']:.3f}", f"{pc['recall']:.3f}",
+                      *[str(v) for v in row])
+    table.caption = (f"accuracy {acc['mean']:.3f} ± {acc['std']:.3f}   ZeroR "
+                     f"{zr['accuracy']:.3f} (always '{zr['majority_label']}')   "
+                     f"ECE {rep['ece']:.3f}   C {rep['C']:g}")
+    return table
+
+
+@command(app, "train")
+def train_cmd(
+    data_dir: Annotated[Path, typer.Argument(help="One sub-folder of images per label.", exists=True, file_okay=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The model file (.safetensors); MODEL.report.json and MODEL.json are written beside it.")],
+    folds: Annotated[int, typer.Option(help="Cross-validation folds.")] = 5,
+    backbone: Annotated[str, typer.Option(help="Feature network.")] = "efficientnet-lite0",
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "auto",
+    quiet: QuietOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Train a classifier on DATA_DIR/<label>/<images> and report how well it works.
+
+    \b
+    Example:
+      artkit classify train photos/ -o dogs.safetensors
+    """
+    from rich.console import Console
+
+    from artkit.classify.api import train
+    from artkit.core.files import atomic_write_text
+    from artkit.core.manifest import build_manifest, write_manifest
+    from artkit.core.runtime import resolve_device
+
+    rep_file = report_path(output)
+    check_output(output, force)
+    check_output(rep_file, force)
+    dev = resolve_device(device)
+    t0 = time.perf_counter()
+    with ProgressBars(quiet) as bars:
+        clf = train(data_dir, backbone=backbone, folds=folds, seed=seed or 0, progress=bars,
+                    device=dev)
+    rep = clf.report
+    clf.save(output, force=force)
+    atomic_write_text(rep_file, json.dumps(rep, indent=2) + "\n", force=force)
+    write_manifest(output, build_manifest(
+        "artkit classify train", dict(data_dir=data_dir, folds=folds, backbone=backbone),
+        seed=seed, device=str(dev), wall_time=time.perf_counter() - t0,
+        extra={"accuracy": rep["accuracy"], "zeror": rep["zeror"]}))
+    for path, why in rep["skipped"]:
+        _skipped(path, why, quiet)
+    for a, b in rep["duplicates"]:
+        info(f"warning: {a} and {b} are the same image under different labels", quiet)
+    for note in rep["notes"]:
+        info(f"note: {note}", quiet)
+    if not quiet:
+        Console().print(_report_table(rep))
+    info(f"wrote {output} and {rep_file}", quiet)
+
+
+@command(app, "predict")
+def predict_cmd(
+    images: Annotated[List[Path], typer.Argument(help="Images or folders of images.")],
+    model: Annotated[Path, typer.Option("--model", "-m", help="A model from `artkit classify train`.")],
+    device: DeviceOpt = "auto",
+    quiet: QuietOpt = False,
+) -> None:
+    """Label images with a trained classifier: one line per image, label then probabilities."""
+    from artkit.classify.api import Classifier
+    from artkit.core.runtime import resolve_device
+
+    clf = Classifier.load(model)
+    with ProgressBars(True) as bars:
+        preds, skipped = clf.predict(images, device=resolve_device(device), progress=bars)
+    for path, why in skipped:
+        _skipped(path, why, quiet)
+    if not preds:
+        raise ArtkitError("no readable images among the inputs")
+    for p in preds:
+        probs = "  ".join(f"{lab}={v:.3f}" for lab, v in p.probabilities.items())
+        typer.echo(f"{p.path}\t{p.label}\t{probs}")
+
+
+@command(app, "imagenet")
+def imagenet_cmd(
+    images: Annotated[List[Path], typer.Argument(help="Images or folders of images.")],
+    top: Annotated[int, typer.Option("--top", help="How many classes to show.")] = 5,
+    is_: Annotated[Group | None, typer.Option("--is", help="Also answer yes/no: is it a dog / a cat?")] = None,
+    device: DeviceOpt = "auto",
+    quiet: QuietOpt = False,
+) -> None:
+    """Zero-shot: the top ImageNet classes of each image (EfficientNet-Lite0, no training)."""
+    from artkit.classify.api import imagenet
+    from artkit.core.runtime import resolve_device
+
+    preds, skipped = imagenet(images, top, device=resolve_device(device))
+    for path, why in skipped:
+        _skipped(path, why, quiet)
+    if not preds:
+        raise ArtkitError("no readable images among the inputs")
+    for p in preds:
+        typer.echo(f"{p.path}")
+        for idx, name, prob in p.top:
+            typer.echo(f"  {prob:6.3f}  {name} ({idx})")
+        if is_ is not None:
+            group = is_.value
+            answer = "yes" if p.is_(group) else "no"
+            typer.echo(f"  is {group}: {answer} (p({group}) = {getattr(p, group):.3f})")

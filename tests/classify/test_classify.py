@@ -1,0 +1,226 @@
+"""``artkit classify`` on tiny synthetic images with a fake backbone (no real weights needed)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from artkit.classify import Classifier, train
+from artkit.classify.features import extract_features
+from artkit.classify.head import fit_logistic, stratified_folds
+from artkit.classify.report import expected_calibration_error
+from artkit.cli import app
+from artkit.core.errors import ArtkitError
+
+RED, BLUE = (220, 30, 30), (30, 30, 220)
+
+
+class FakeBackbone(torch.nn.Module):
+    """Mean and std colour of the image, spread over 1280 dims by a fixed projection."""
+
+    calls = 0
+
+    def __init__(self):
+        super().__init__()
+        g = torch.Generator().manual_seed(0)
+        self.proj = torch.randn(6, 1280, generator=g)
+
+    def features(self, x01):  # (B, 3, H, W) -> (B, 1280)
+        FakeBackbone.calls += x01.shape[0]
+        stats = torch.cat([x01.mean((2, 3)), x01.std((2, 3))], 1)  # (B, 6)
+        return stats @ self.proj
+
+
+@pytest.fixture(autouse=True)
+def fake_backbone(request, monkeypatch, tmp_path):
+    """The fake network and an empty ARTKIT_HOME, except in tests that need the real weights."""
+    if request.node.get_closest_marker("weights"):
+        return None
+    monkeypatch.setenv("ARTKIT_HOME", str(tmp_path / "artkit-home"))
+    FakeBackbone.calls = 0
+    monkeypatch.setattr("artkit.nets.load_efficientnet", lambda device="cpu": FakeBackbone())
+    return FakeBackbone
+
+
+def _image(path, colour, seed, size=16):
+    rng = np.random.default_rng(seed)
+    arr = np.clip(np.array(colour) + rng.integers(-25, 25, (size, size, 3)), 0, 255)
+    Image.fromarray(arr.astype(np.uint8)).save(path)
+
+
+def _dataset(root, counts={"red": 6, "blue": 6}):
+    colours = {"red": RED, "blue": BLUE}
+    for label, n in counts.items():
+        (root / label).mkdir(parents=True)
+        for i in range(n):
+            _image(root / label / f"{label}{i}.png", colours[label], seed=hash((label, i)) % 1000)
+    return root
+
+
+def test_red_vs_blue_is_perfect_and_round_trips(tmp_path):
+    data = _dataset(tmp_path / "data")
+    clf = train(data, folds=3, seed=0)
+    rep = clf.report
+    assert clf.labels == ["blue", "red"]
+    assert rep["accuracy"]["mean"] == 1.0 and rep["accuracy"]["std"] == 0.0
+    assert rep["zeror"]["accuracy"] == 0.5
+    assert rep["confusion"]["matrix"] == [[6, 0], [0, 6]]
+    assert rep["per_class"]["red"] == {"precision": 1.0, "recall": 1.0, "support": 6}
+    assert 0.0 <= rep["ece"] <= 0.5
+    path = clf.save(tmp_path / "m.safetensors")
+    back = Classifier.load(path, backbone="efficientnet-lite0")
+    assert back.labels == clf.labels and back.report["accuracy"] == rep["accuracy"]
+    preds, skipped = back.predict([data / "red"])
+    assert not skipped and {p.label for p in preds} == {"red"}
+    assert all(p.probabilities["red"] > 0.5 for p in preds)
+
+
+def test_zeror_on_imbalanced_data(tmp_path):
+    data = _dataset(tmp_path / "data", {"red": 7, "blue": 3})
+    rep = train(data, folds=5, seed=0).report
+    assert rep["zeror"]["accuracy"] == pytest.approx(0.7)
+    assert rep["zeror"]["cv_pooled"] == pytest.approx(0.7)
+    assert rep["zeror"]["majority_label"] == "red"
+    assert rep["folds"] == 3  # lowered to the smallest class's size
+    assert rep["notes"]
+
+
+def test_stratified_folds_keep_proportions():
+    y = np.array([0] * 7 + [1] * 3)
+    folds = stratified_folds(y, 5, seed=1)
+    assert sorted(np.concatenate(folds).tolist()) == list(range(10))
+    assert [len(f) for f in folds] == [2, 2, 2, 2, 2]
+    assert all(sum(y[f] == 1) <= 1 for f in folds)
+
+
+def test_head_matches_a_float64_reference_gradient():
+    """At the fitted optimum the gradient of the weighted, penalised loss is ~0."""
+    rng = np.random.default_rng(0)
+    x = torch.tensor(rng.normal(size=(30, 5)))
+    y = rng.integers(0, 3, 30)
+    head = fit_logistic(x, y, 3, C=0.5)
+    z = ((x - head.mean) / head.scale)
+    w = head.weight.clone().requires_grad_(True)
+    b = head.bias.clone().requires_grad_(True)
+    counts = np.bincount(y, minlength=3)
+    sw = torch.tensor(30 / (3 * counts[y]))
+    logp = torch.log_softmax(z @ w + b, 1)
+    loss = -(sw * logp[torch.arange(30), torch.tensor(y)]).sum() / sw.sum() \
+        + (w * w).sum() / (2 * 0.5 * 30)
+    loss.backward()
+    assert w.grad.abs().max() < 1e-5 and b.grad.abs().max() < 1e-5
+
+
+def test_ece_known_values():
+    probs = np.array([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4], [0.6, 0.4]])
+    y = np.array([0, 0, 0, 1])
+    # bin (0.8, 0.9]: acc 1 vs conf 0.9; bin (0.5, 0.6]: acc 0.5 vs conf 0.6
+    assert expected_calibration_error(probs, y) == pytest.approx(0.5 * 0.1 + 0.5 * 0.1)
+
+
+def test_feature_cache_hits_and_invalidates(tmp_path, fake_backbone):
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    _image(a, RED, 1)
+    _image(b, BLUE, 2)
+    first = extract_features([a, b])
+    assert first.computed == 2 and fake_backbone.calls == 2
+    second = extract_features([a, b])
+    assert second.computed == 0 and fake_backbone.calls == 2
+    assert torch.equal(first.features, second.features)
+    _image(a, BLUE, 3)  # same name, new content
+    third = extract_features([a, b])
+    assert third.computed == 1 and fake_backbone.calls == 3
+    assert not torch.equal(third.features[0], first.features[0])
+
+
+def test_unreadable_file_skipped_and_listed(tmp_path):
+    data = _dataset(tmp_path / "data")
+    (data / "red" / "broken.png").write_bytes(b"not an image")
+    clf = train(data, folds=2)
+    assert [p for p, _ in clf.report["skipped"]] == [str(data / "red" / "broken.png")]
+    assert clf.report["n_images"] == 12
+
+
+def test_duplicates_across_labels_are_warned(tmp_path):
+    data = _dataset(tmp_path / "data")
+    (data / "blue" / "copy.png").write_bytes((data / "red" / "red0.png").read_bytes())
+    rep = train(data, folds=2).report
+    assert len(rep["duplicates"]) == 1 and any("two labels" in n for n in rep["notes"])
+
+
+@pytest.mark.parametrize("layout, message", [
+    ({"red": 3}, "at least 2"),
+    ({"red": 3, "blue": 0}, "is empty"),
+])
+def test_bad_layouts(tmp_path, layout, message):
+    data = _dataset(tmp_path / "data", layout)
+    with pytest.raises(ArtkitError, match=message):
+        train(data)
+
+
+def test_label_with_only_unreadable_files(tmp_path):
+    data = _dataset(tmp_path / "data", {"red": 3})
+    (data / "blue").mkdir()
+    (data / "blue" / "x.jpg").write_text("nope")
+    with pytest.raises(ArtkitError, match="no readable images"):
+        train(data)
+
+
+def test_model_of_another_backbone_or_not_a_model(tmp_path):
+    clf = train(_dataset(tmp_path / "data"), folds=2)
+    clf.backbone = "resnet-50"
+    path = clf.save(tmp_path / "other.safetensors")
+    with pytest.raises(ArtkitError, match="resnet-50"):
+        Classifier.load(path, backbone="efficientnet-lite0")
+    with pytest.raises(ArtkitError, match="unknown backbone"):
+        Classifier.load(path)
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\x00" * 64)
+    with pytest.raises(ArtkitError, match="not an artkit classifier"):
+        Classifier.load(junk)
+
+
+def test_cli_train_predict(tmp_path):
+    data = _dataset(tmp_path / "data")
+    model = tmp_path / "m.safetensors"
+    runner = CliRunner()
+    res = runner.invoke(app, ["classify", "train", str(data), "-o", str(model), "--folds", "2"])
+    assert res.exit_code == 0, res.output
+    assert "accuracy 1.000" in res.output and "ZeroR 0.500" in res.output
+    rep = json.loads((tmp_path / "m.report.json").read_text())
+    assert rep["accuracy"]["mean"] == 1.0 and (tmp_path / "m.json").is_file()
+    again = runner.invoke(app, ["classify", "train", str(data), "-o", str(model)])
+    assert again.exit_code == 1 and "already exists" in again.output
+    res = runner.invoke(app, ["classify", "predict", str(data / "blue" / "blue0.png"),
+                              "--model", str(model)])
+    assert res.exit_code == 0, res.output
+    assert "\tblue\t" in res.output and "red=" in res.output
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    data = _dataset(tmp_path / "data", {"red": 3})
+    runner = CliRunner()
+    res = runner.invoke(app, ["classify", "train", str(data), "-o", str(tmp_path / "m.safetensors")])
+    assert res.exit_code == 1
+    assert res.output.strip().startswith("error:") and len(res.output.strip().splitlines()) == 1
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"junk")
+    res = runner.invoke(app, ["classify", "predict", str(data), "--model", str(junk)])
+    assert res.exit_code == 1 and "not an artkit classifier" in res.output
+
+
+@pytest.mark.weights
+def test_imagenet_says_chelsea_is_a_cat(tmp_path, real_weights):
+    real_weights("efficientnet-lite0")
+    skimage = pytest.importorskip("skimage")
+    path = tmp_path / "chelsea.png"
+    Image.fromarray(skimage.data.chelsea()).save(path)
+    res = CliRunner().invoke(app, ["classify", "imagenet", str(path), "--top", "3", "--is", "cat"])
+    assert res.exit_code == 0, res.output
+    top_line = res.output.splitlines()[1]
+    assert any(name in top_line for name in ("tabby", "tiger cat", "Egyptian cat", "Persian",
+                                             "Siamese"))
+    assert "is cat: yes" in res.output
