@@ -57,8 +57,45 @@ def balanced_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
     return per_class[y]
 
 
+@dataclass
+class Prepared:
+    """Standardised training features in the coordinates of their row space (see fit_logistic)."""
+
+    mean: torch.Tensor   # (D,)
+    scale: torch.Tensor  # (D,)
+    basis: torch.Tensor  # (D, r) orthonormal basis of the rows' span
+    reduced: torch.Tensor  # (N, r) standardised rows in that basis
+
+
+def prepare(x: torch.Tensor | np.ndarray) -> Prepared:
+    """Standardise ``x`` and find an orthonormal basis of its row space.
+
+    The basis comes from the eigen-decomposition of the smaller Gram matrix (N×N when N ≤ D,
+    else D×D), about twice as fast as an SVD of the rows and the same up to rounding.
+    """
+    x = torch.as_tensor(np.asarray(x), dtype=torch.float64)  # (N, D)
+    n, d = x.shape
+    mean = x.mean(0)
+    scale = x.std(0, unbiased=False)
+    scale = torch.where(scale > 1e-12, scale, torch.ones_like(scale))
+    z = (x - mean) / scale  # (N, D)
+    if n <= d:
+        evals, u = torch.linalg.eigh(z @ z.T)  # z zᵀ = U S² Uᵀ
+        keep = evals > max(float(evals.max()), 1e-300) * 1e-12
+        sing = evals[keep].sqrt()
+        basis = (z.T @ u[:, keep]) / sing  # V = zᵀ U S⁻¹, (D, r)
+        reduced = u[:, keep] * sing  # z V = U S, (N, r)
+    else:
+        evals, v = torch.linalg.eigh(z.T @ z)
+        keep = evals > max(float(evals.max()), 1e-300) * 1e-12
+        basis = v[:, keep]
+        reduced = z @ basis
+    return Prepared(mean, scale, basis, reduced)
+
+
 def fit_logistic(x: torch.Tensor | np.ndarray, y: np.ndarray, n_classes: int, C: float = 1.0,
-                 *, balanced: bool = True, max_iter: int = 200) -> LogisticHead:
+                 *, balanced: bool = True, max_iter: int = 200,
+                 prepared: Prepared | None = None) -> LogisticHead:
     """Fit the head on features ``x`` (N, D) and integer labels ``y`` (N,).
 
     Args:
@@ -68,20 +105,15 @@ def fit_logistic(x: torch.Tensor | np.ndarray, y: np.ndarray, n_classes: int, C:
         C: inverse L2 strength; larger fits the training rows more closely.
         balanced: weight samples so that every class has the same total weight.
         max_iter: L-BFGS iterations at most.
+        prepared: :func:`prepare` of ``x``, to share between fits of several C values.
     """
-    x = torch.as_tensor(np.asarray(x), dtype=torch.float64)  # (N, D)
-    n, d = x.shape
-    mean = x.mean(0)
-    scale = x.std(0, unbiased=False)
-    scale = torch.where(scale > 1e-12, scale, torch.ones_like(scale))
-    z = (x - mean) / scale  # (N, D)
-    # The optimal W lies in the row space of z (the penalty is a plain L2 norm), so fit in the
-    # coordinates of z's right singular vectors: z = U S Vt, W = V theta, ||W|| = ||theta||.
-    # Exact, and with N < D far fewer unknowns and a better-conditioned problem.
-    _, s, vt = torch.linalg.svd(z, full_matrices=False)
-    rank = int((s > s.max() * 1e-10).sum()) if len(s) else 0
-    basis = vt[:rank].T  # (D, r)
-    zr = z @ basis  # (N, r)
+    # The optimal W lies in the row space of the standardised rows z (the penalty is a plain L2
+    # norm), so fit in the coordinates of an orthonormal basis V of that space: W = V theta,
+    # ||W|| = ||theta||. Exact, and with N < D far fewer unknowns, better conditioned.
+    prep = prepared if prepared is not None else prepare(x)
+    mean, scale, basis, zr = prep.mean, prep.scale, prep.basis, prep.reduced
+    n = zr.shape[0]
+    rank = basis.shape[1]
     target = torch.as_tensor(y, dtype=torch.long)
     sw = torch.as_tensor(balanced_weights(y, n_classes) if balanced else np.ones(n),
                          dtype=torch.float64)
@@ -137,16 +169,16 @@ def choose_C(x: torch.Tensor, y: np.ndarray, n_classes: int, grid=C_GRID, folds:
         return (1.0 if 1.0 in grid or not grid else float(grid[0])), {}
     x = torch.as_tensor(np.asarray(x), dtype=torch.float64)
     splits = stratified_folds(y, k, seed)
-    scores: dict[float, float] = {}
-    for C in grid:
-        losses = []
-        for test in splits:
-            train = np.setdiff1d(np.arange(len(y)), test)
-            head = fit_logistic(x[train], y[train], n_classes, C)
+    losses: dict[float, list[float]] = {float(C): [] for C in grid}
+    for test in splits:
+        train = np.setdiff1d(np.arange(len(y)), test)
+        prep = prepare(x[train])  # shared by every C of this fold
+        w = balanced_weights(y[test], n_classes)
+        for C in grid:
+            head = fit_logistic(x[train], y[train], n_classes, C, prepared=prep)
             p = head.predict_proba(x[test]).clamp_min(1e-12)
-            w = balanced_weights(y[test], n_classes)
             ll = -np.log(p[np.arange(len(test)), y[test]].numpy())
-            losses.append(float((w * ll).sum() / w.sum()))
-        scores[float(C)] = float(np.mean(losses))
+            losses[float(C)].append(float((w * ll).sum() / w.sum()))
+    scores = {C: float(np.mean(v)) for C, v in losses.items()}
     best = min(scores, key=lambda c: (scores[c], -c))
     return best, scores
