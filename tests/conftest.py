@@ -33,6 +33,22 @@ def real_weights(monkeypatch):
 
 
 @pytest.fixture
+def state_dict_or_skip(real_weights):
+    """Return ``load(name)``: the cached state dict ``name``, or skip the test saying why."""
+    from artkit.core.errors import ArtkitError
+    from artkit.weights import load_state_dict
+
+    def load(name: str):
+        real_weights(name)
+        try:
+            return load_state_dict(name)
+        except ArtkitError as exc:
+            pytest.skip(f"weights '{name}' are not available: {exc.one_line()}")
+
+    return load
+
+
+@pytest.fixture
 def shared_data() -> Path:
     """The reference inputs beside the checkout (../shared/data); skip when absent."""
     if not SHARED_DATA.is_dir():

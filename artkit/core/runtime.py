@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-from contextlib import contextmanager
-from typing import Iterator
-
 import torch
 
 from artkit.core.errors import ArtkitError
@@ -74,16 +71,3 @@ def set_threads(n: int | None = None) -> int:
     n = max(1, int(n))
     torch.set_num_threads(n)
     return n
-
-
-def autocast(device: torch.device, enabled: bool = True):
-    """Autocast to bf16/fp16 off the CPU only (CPU stays float32, per the project's convention)."""
-    if not enabled or device.type == "cpu":
-        return _null()
-    dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float16
-    return torch.autocast(device_type=device.type, dtype=dtype)
-
-
-@contextmanager
-def _null() -> Iterator[None]:
-    yield

@@ -22,16 +22,6 @@ def _tiny(seed: int = 0) -> EfficientNetLite0:
     return EfficientNetLite0(EFFICIENTNET_SIZES["tiny"]).eval()
 
 
-def _weights_or_skip(name: str) -> dict[str, torch.Tensor]:
-    """The cached state dict ``name``, or skip the test with the store's reason."""
-    from artkit.weights import load_state_dict
-
-    try:
-        return load_state_dict(name)
-    except ArtkitError as exc:
-        pytest.skip(f"weights '{name}' are not available: {exc.one_line()}")
-
-
 # ----------------------------------------------------------------------------- structure
 
 
@@ -208,15 +198,15 @@ def test_importing_nets_is_lazy():
 # ----------------------------------------------------------------------------- real weights
 
 
-@pytest.fixture(scope="module")
-def lite0():
-    _weights_or_skip("efficientnet-lite0")
+@pytest.fixture
+def lite0(real_weights):
+    real_weights("efficientnet-lite0")
     return load_efficientnet()
 
 
 @pytest.mark.weights
-def test_checkpoint_loads_strictly():
-    state = _weights_or_skip("efficientnet-lite0")
+def test_checkpoint_loads_strictly(state_dict_or_skip):
+    state = state_dict_or_skip("efficientnet-lite0")
     model = EfficientNetLite0(EFFICIENTNET_SIZES["lite0"])
     model.load_state_dict(state, strict=True)
 

@@ -21,16 +21,6 @@ def _tiny(arch: str = "vgg16", pooling: str = "avg", preprocess: str = "caffe",
                                  widths=TINY_WIDTHS)).eval()
 
 
-def _weights_or_skip(name: str) -> dict[str, torch.Tensor]:
-    """The cached state dict ``name``, or skip the test with the store's reason."""
-    from artkit.weights import load_state_dict
-
-    try:
-        return load_state_dict(name)
-    except ArtkitError as exc:
-        pytest.skip(f"weights '{name}' are not available: {exc.one_line()}")
-
-
 # ----------------------------------------------------------------------------- layout
 
 
@@ -235,8 +225,8 @@ def test_load_vgg_unknown_name():
 
 
 @pytest.mark.weights
-def test_vgg16_hed_real_weights():
-    _weights_or_skip("vgg16-hed")
+def test_vgg16_hed_real_weights(real_weights):
+    real_weights("vgg16-hed")
     model = load_vgg("vgg16-hed", pooling="avg")
     assert model.config.preprocess == "caffe" and model.config.arch == "vgg16"
     assert not model.training
