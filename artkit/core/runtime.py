@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+
 import torch
 
 from artkit.core.errors import ArtkitError
