@@ -33,30 +33,34 @@ def error(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def command(app: typer.Typer, *args, **kwargs) -> Callable:
-    """Register ``fn`` as a command of ``app`` that turns ArtkitError into one line and exit 1.
+def guarded(fn: Callable) -> Callable:
+    """Wrap a CLI function: ArtkitError → one line and exit 1, Ctrl-C → exit 130, any other
+    exception → one line (a traceback only with ARTKIT_DEBUG=1)."""
 
-    Ctrl-C exits with status 130 after whatever the command saved in its own handler.
-    """
+    @functools.wraps(fn)
+    def wrapper(*a, **kw):
+        try:
+            return fn(*a, **kw)
+        except ArtkitError as exc:
+            raise error(exc.one_line()) from None
+        except KeyboardInterrupt:
+            raise error("interrupted", 130) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as exc:  # a bug, not bad input: still one line, unless debugging
+            if os.environ.get("ARTKIT_DEBUG"):
+                raise
+            raise error(f"internal error: {type(exc).__name__}: {exc} "
+                        "(set ARTKIT_DEBUG=1 for a traceback, and please report it)") from None
+
+    return wrapper
+
+
+def command(app: typer.Typer, *args, **kwargs) -> Callable:
+    """Register ``fn`` as a command of ``app``, :func:`guarded`."""
 
     def decorate(fn: Callable) -> Callable:
-        @functools.wraps(fn)
-        def wrapper(*a, **kw):
-            try:
-                return fn(*a, **kw)
-            except ArtkitError as exc:
-                raise error(exc.one_line()) from None
-            except KeyboardInterrupt:
-                raise error("interrupted", 130) from None
-            except (typer.Exit, typer.Abort, SystemExit):
-                raise
-            except Exception as exc:  # a bug, not bad input: still one line, unless debugging
-                if os.environ.get("ARTKIT_DEBUG"):
-                    raise
-                raise error(f"internal error: {type(exc).__name__}: {exc} "
-                            "(set ARTKIT_DEBUG=1 for a traceback, and please report it)") from None
-
-        app.command(*args, **kwargs)(wrapper)
+        app.command(*args, **kwargs)(guarded(fn))
         return fn
 
     return decorate

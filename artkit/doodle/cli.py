@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from artkit.core.console import (DeviceOpt, ForceOpt, ProgressBars, QuietOpt, SeedOpt, command,
-                                 error, info)
+                                 error, guarded, info)
 from artkit.core.errors import ArtkitError
 from artkit.core.files import check_output
 from artkit.core.presets import list_presets, load_preset
@@ -100,13 +100,10 @@ def doodle(
         for name in list_presets(PRESETS):
             typer.echo(name)
         return
-    try:
-        _run(style, style_map, map_, content, output, engine, network, preset, iterations, tolerance, phases,
-             style_layers, content_layers, style_weight, content_weight, semantic_weight,
-             smoothness, colour_weight, variety, init, size, frames, save_every, resume, seed,
-             device, quiet, force)
-    except ArtkitError as exc:
-        raise error(exc.one_line()) from None
+    guarded(_run)(style, style_map, map_, content, output, engine, network, preset, iterations,
+                  tolerance, phases, style_layers, content_layers, style_weight, content_weight,
+                  semantic_weight, smoothness, colour_weight, variety, init, size, frames,
+                  save_every, resume, seed, device, quiet, force)
 
 
 def _run(style, style_map, map_, content, output, engine, network, preset, iterations, tolerance, phases,
@@ -120,9 +117,9 @@ def _run(style, style_map, map_, content, output, engine, network, preset, itera
     from artkit.weights.store import loaded_weights, reset_loaded
 
     if style is None:
-        raise ArtkitError("missing --style", "see `artkit doodle --help`")
+        raise error("missing --style (see `artkit doodle --help`)", 2)
     if output is None:
-        raise ArtkitError("missing --output / -o", "e.g. -o painting.png")
+        raise error("missing --output / -o (e.g. -o painting.png)", 2)
     check_output(output, force)
     if map_ is not None and style_map is None:
         style_map = default_style_map(style)
