@@ -252,6 +252,77 @@ def train(data_dir: str | os.PathLike, backbone: str = "efficientnet-lite0", fol
     return Classifier(labels, backbone, head, rep)
 
 
+# --------------------------------------------------------------------------------- robustness
+
+
+def robustness(data_dir: str | os.PathLike, classifier: "Classifier",
+               eps: Iterable[float] = (1, 2, 4), steps: int = 10, *, generator: torch.Generator | None = None,
+               device: str | torch.device = "cpu", batch_size: int = 16,
+               progress: ProgressCallback | None = None) -> dict:
+    """Accuracy of ``classifier`` on ``data_dir/<label>/<image>``: clean, under uniform noise,
+    FGSM and PGD, each of L∞ size ε/255, through backbone, standardisation and head.
+
+    Args:
+        data_dir: one sub-folder per label; every folder must be one of the model's labels.
+        classifier: a trained :class:`Classifier`.
+        eps: radii in grey levels (units of 1/255).
+        steps: PGD steps (of size ε/255/4, from a random start).
+        generator: source of the noise and PGD's random starts.
+        device: where to run the network.
+        batch_size: images per forward / backward pass.
+        progress: optional callback (tasks ``"images"`` and ``"robustness"``).
+
+    Returns:
+        :func:`artkit.classify.robustness.evaluate_robustness`'s dict plus ``labels``,
+        ``counts`` (images per label) and ``skipped`` (``[path, reason]``).
+
+    Raises:
+        ArtkitError: bad folder layout, a folder that is not one of the model's labels, no
+            readable image, or a bad ε / steps.
+    """
+    from artkit import nets
+    from artkit.classify.robustness import ClassifierModel, evaluate_robustness
+    from artkit.core.images import load_image
+    from artkit.core.progress import track
+    from artkit.core.runtime import resolve_device
+
+    eps = [float(e) for e in eps]
+    if not eps or any(not e >= 0 for e in eps):
+        raise ArtkitError(f"--eps must be non-negative grey levels, got {eps}",
+                          "e.g. --eps 1,2,4")
+    if steps < 0:
+        raise ArtkitError(f"--steps must be at least 0, got {steps}")
+    labels, files = scan_dataset(data_dir)
+    unknown = [lab for lab in labels if lab not in classifier.labels]
+    if unknown:
+        raise ArtkitError(f"label folder(s) {', '.join(repr(u) for u in unknown)} are not labels "
+                          f"of the model (it knows {', '.join(repr(m) for m in classifier.labels)})",
+                          "name the sub-folders after the model's labels")
+    spec = check_backbone(classifier.backbone)
+    dev = resolve_device(device)
+    images, targets, skipped = [], [], []
+    items = [(p, classifier.labels.index(lab)) for lab in labels for p in files[lab]]
+    for p, target in track(items, progress, "images"):
+        try:
+            images.append(nets.preprocess_pil(load_image(p), size=spec["size"]))  # (1, 3, S, S)
+        except ArtkitError as exc:
+            skipped.append([str(p), exc.message])
+            continue
+        targets.append(target)
+    if not images:
+        raise ArtkitError(f"no readable images in '{data_dir}'")
+    x = torch.cat(images).to(dev)  # (N, 3, S, S)
+    y = torch.tensor(targets, dtype=torch.long, device=dev)  # (N,)
+    model = ClassifierModel(nets.load_efficientnet(dev), classifier.head).to(dev).eval()
+    out = evaluate_robustness(model, x, y, eps, steps, generator, batch_size=batch_size,
+                              progress=progress)
+    counts = torch.bincount(y.cpu(), minlength=len(classifier.labels)).tolist()
+    out.update(labels=list(classifier.labels),
+               counts={lab: int(c) for lab, c in zip(classifier.labels, counts)},
+               skipped=skipped)
+    return out
+
+
 # --------------------------------------------------------------------------------- zero-shot
 
 
@@ -292,4 +363,4 @@ def imagenet(paths: Iterable[str | Path], k: int = 5, *, device: str | torch.dev
 
 
 __all__ = ["Classifier", "ImagenetPrediction", "Prediction", "IMAGE_SUFFIXES", "imagenet",
-           "scan_dataset", "train"]
+           "robustness", "scan_dataset", "train"]

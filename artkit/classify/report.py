@@ -33,6 +33,29 @@ def precision_recall(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return precision, recall
 
 
+def reliability(probs: np.ndarray, y_true: np.ndarray, bins: int = 10) -> list[dict]:
+    """Per confidence bin: its edges, how many predictions fall in it, their mean confidence
+    and their accuracy (``None`` for an empty bin). The data of a reliability diagram.
+
+    Args:
+        probs: (N, K) predicted probabilities.
+        y_true: (N,) true classes.
+        bins: number of equal-width bins over [0, 1]; bin b holds confidences in
+            (b/bins, (b+1)/bins] (confidence 0 goes to bin 0).
+    """
+    conf = probs.max(1)
+    correct = (probs.argmax(1) == y_true).astype(np.float64)
+    idx = np.clip(np.ceil(conf * bins).astype(np.int64) - 1, 0, bins - 1)
+    out = []
+    for b in range(bins):
+        mask = idx == b
+        n = int(mask.sum())
+        out.append({"lo": b / bins, "hi": (b + 1) / bins, "count": n,
+                    "confidence": float(conf[mask].mean()) if n else None,
+                    "accuracy": float(correct[mask].mean()) if n else None})
+    return out
+
+
 def expected_calibration_error(probs: np.ndarray, y_true: np.ndarray, bins: int = 10) -> float:
     """ECE: the bin-size-weighted mean |accuracy - confidence| over equal-width confidence bins.
 
@@ -70,7 +93,8 @@ def cross_validate(features: torch.Tensor, y: np.ndarray, labels: list[str], *, 
 
     Returns:
         A JSON-ready dict: accuracy (mean, std, pooled, per fold), zeror (accuracy = the
-        majority class rate, and its cross-validated mean / std / pooled figures), per_class precision / recall / support, confusion, ece,
+        majority class rate, and its cross-validated mean / std / pooled figures), per_class
+        precision / recall / support, confusion, ece, reliability (see :func:`reliability`),
         chosen C per fold and notes.
     """
     k = len(labels)
@@ -119,6 +143,7 @@ def cross_validate(features: torch.Tensor, y: np.ndarray, labels: list[str], *, 
                                   "support": int(counts[c])} for c in range(k)},
         "confusion": {"labels": list(labels), "matrix": matrix.tolist()},
         "ece": expected_calibration_error(probs, y, 10),
+        "reliability": reliability(probs, y, 10),
         "C_per_fold": chosen,
         "notes": notes,
     }

@@ -12,6 +12,7 @@ from artkit.classify import Classifier, train
 from artkit.classify.features import extract_features
 from artkit.classify.head import fit_logistic, stratified_folds
 from artkit.classify.report import expected_calibration_error
+from artkit.classify.robustness import evaluate_robustness, fgsm, pgd, uniform_noise
 from artkit.cli import app
 from artkit.core.errors import ArtkitError
 
@@ -192,8 +193,21 @@ def test_cli_train_predict(tmp_path):
     assert "accuracy 1.000" in res.output and "ZeroR 0.500" in res.output
     rep = json.loads((tmp_path / "m.report.json").read_text())
     assert rep["accuracy"]["mean"] == 1.0 and (tmp_path / "m.json").is_file()
+    assert sum(b["count"] for b in rep["reliability"]) == 12 and len(rep["reliability"]) == 10
+    png = tmp_path / "m.report.png"
+    with Image.open(png) as im:
+        im.verify()
+    with Image.open(png) as im:
+        assert im.format == "PNG" and im.size[0] > im.size[1] > 100
     again = runner.invoke(app, ["classify", "train", str(data), "-o", str(model)])
     assert again.exit_code == 1 and "already exists" in again.output
+    model.unlink()  # only the picture is left: still refused without --force
+    (tmp_path / "m.report.json").unlink()
+    again = runner.invoke(app, ["classify", "train", str(data), "-o", str(model)])
+    assert again.exit_code == 1 and "m.report.png" in again.output and not model.exists()
+    forced = runner.invoke(app, ["classify", "train", str(data), "-o", str(model), "--folds",
+                                 "2", "--force", "-q"])
+    assert forced.exit_code == 0, forced.output
     res = runner.invoke(app, ["classify", "predict", str(data / "blue" / "blue0.png"),
                               "--model", str(model)])
     assert res.exit_code == 0, res.output
@@ -224,3 +238,111 @@ def test_imagenet_says_chelsea_is_a_cat(tmp_path, real_weights):
     assert any(name in top_line for name in ("tabby", "tiger cat", "Egyptian cat", "Persian",
                                              "Siamese"))
     assert "is cat: yes" in res.output
+
+
+# ------------------------------------------------------------------ robustness (tiny linear model)
+
+
+def _linear(seed=0):
+    """Two classes on 3×8×8 images: logit_0 = a·x + c, logit_1 = −a·x − c, a of ±1 entries."""
+    g = torch.Generator().manual_seed(seed)
+    a = torch.randint(0, 2, (3 * 8 * 8,), generator=g).double() * 2 - 1  # (192,) of ±1
+    lin = torch.nn.Linear(192, 2).double()
+    with torch.no_grad():
+        lin.weight.copy_(torch.stack([a, -a]))
+        lin.bias.copy_(torch.tensor([-a.sum() / 2, a.sum() / 2]))  # boundary at x = 0.5
+    return torch.nn.Sequential(torch.nn.Flatten(), lin), a.view(1, 3, 8, 8)
+
+
+def _images(n=16, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 3, 8, 8, generator=g, dtype=torch.float64)
+
+
+def test_fgsm_moves_every_pixel_by_eps_along_the_gradient_sign():
+    model, a = _linear()
+    x = _images()
+    y = model(x).argmax(1)
+    eps = 4 / 255
+    adv = fgsm(model, x, y, eps)
+    # ∇ₓ CE = (p − onehot(y)) W = ∓2 p_other a: descending class y's logit, so sign(a)·(2y − 1)
+    direction = a.sign() * (2 * y.view(-1, 1, 1, 1) - 1).double()  # (N, 3, 8, 8)
+    moved = x + eps * direction
+    inside = (moved >= 0) & (moved <= 1)
+    assert inside.float().mean() > 0.9
+    assert torch.allclose((adv - x)[inside], (eps * direction)[inside], atol=1e-12)
+    assert torch.equal(adv[~inside], moved.clamp(0, 1)[~inside])
+    assert (model(adv).argmax(1) == y).float().mean() < 1.0 or eps == 0
+
+
+def test_pgd_stays_in_the_ball_and_the_box_and_beats_fgsm():
+    model, _ = _linear()
+    x = _images(64)
+    # logit margins ~ 8, an ε step moves them by 2·ε·192 ≈ 3: some flip, some do not
+    x[0, 0, 0, :2] = torch.tensor([0.0, 1.0])
+    y = model(x).argmax(1)
+    eps = 2 / 255
+    g = torch.Generator().manual_seed(0)
+    adv = pgd(model, x, y, eps, steps=10, generator=g)
+    assert (adv - x).abs().max() <= eps + 1e-12
+    assert adv.min() >= 0 and adv.max() <= 1
+    acc = lambda z: float((model(z).argmax(1) == y).double().mean())  # noqa: E731
+    assert 0.0 < acc(fgsm(model, x, y, eps)) < 1.0
+    assert acc(adv) <= acc(fgsm(model, x, y, eps))
+
+
+def test_uniform_noise_stays_in_the_ball():
+    x = _images()
+    eps = 8 / 255
+    noisy = uniform_noise(x, eps, torch.Generator().manual_seed(3))
+    d = noisy - x
+    assert d.abs().max() <= eps + 1e-12 and noisy.min() >= 0 and noisy.max() <= 1
+    assert d.abs().max() > eps / 2  # actually noisy
+    again = uniform_noise(x, eps, torch.Generator().manual_seed(3))
+    assert torch.equal(noisy, again)
+
+
+def test_evaluate_robustness_reports_each_eps():
+    model, _ = _linear()
+    x = 0.5 + (_images(32) - 0.5) * 0.05
+    y = model(x).argmax(1)
+    res = evaluate_robustness(model, x, y, [0, 1, 4], steps=3,
+                              generator=torch.Generator().manual_seed(0), batch_size=10)
+    assert res["n"] == 32 and res["clean"] == 1.0 and res["steps"] == 3
+    assert [r["eps"] for r in res["eps"]] == [0.0, 1.0, 4.0]
+    assert res["eps"][0]["fgsm"] == res["eps"][0]["pgd"] == res["eps"][0]["noise"] == 1.0
+    assert res["eps"][2]["pgd"] <= res["eps"][1]["pgd"] <= 1.0
+    json.dumps(res)
+
+
+def test_cli_robustness(tmp_path):
+    data = _dataset(tmp_path / "data")
+    model = tmp_path / "m.safetensors"
+    runner = CliRunner()
+    res = runner.invoke(app, ["classify", "train", str(data), "-o", str(model), "--folds", "2",
+                              "-q"])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "rob.json"
+    res = runner.invoke(app, ["classify", "robustness", str(data), "--model", str(model),
+                              "--eps", "1,8", "--steps", "2", "--json", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "FGSM" in res.output and "PGD" in res.output
+    rep = json.loads(out.read_text())
+    assert rep["n"] == 12 and rep["clean"] == 1.0 and [r["eps"] for r in rep["eps"]] == [1, 8]
+    assert rep["counts"] == {"blue": 6, "red": 6}
+
+
+def test_cli_robustness_labels_must_match_the_model(tmp_path):
+    data = _dataset(tmp_path / "data")
+    model = tmp_path / "m.safetensors"
+    runner = CliRunner()
+    assert runner.invoke(app, ["classify", "train", str(data), "-o", str(model), "--folds", "2",
+                               "-q"]).exit_code == 0
+    (data / "blue").rename(data / "green")
+    res = runner.invoke(app, ["classify", "robustness", str(data), "--model", str(model)])
+    assert res.exit_code == 1
+    assert res.output.strip().startswith("error:") and len(res.output.strip().splitlines()) == 1
+    assert "green" in res.output
+    res = runner.invoke(app, ["classify", "robustness", str(data), "--model", str(model),
+                              "--eps", "1,x"])
+    assert res.exit_code == 1 and "--eps" in res.output
