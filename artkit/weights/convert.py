@@ -7,6 +7,7 @@ either ``model.safetensors`` (state dicts laid out like torchvision's) or an HF 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -116,11 +117,12 @@ def gguf_causal_lm(src: Path, out_dir: Path) -> None:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    os.environ["TQDM_DISABLE"] = "1"  # the GGUF reader draws its own tqdm bar
     try:
-        tok = AutoTokenizer.from_pretrained(src.parent, gguf_file=src.name)
-        model = AutoModelForCausalLM.from_pretrained(src.parent, gguf_file=src.name,
-                                                     dtype=torch.float32)
+        # the GGUF reader draws its own tqdm bar on stderr: keep the CLI's output clean
+        with open(os.devnull, "w") as null, contextlib.redirect_stderr(null):
+            tok = AutoTokenizer.from_pretrained(src.parent, gguf_file=src.name)
+            model = AutoModelForCausalLM.from_pretrained(src.parent, gguf_file=src.name,
+                                                         dtype=torch.float32)
     except Exception as exc:
         raise ArtkitError(f"cannot convert GGUF '{src.name}': {' '.join(str(exc).split())[:200]}",
                           "check that the gguf and accelerate packages are installed") from None
