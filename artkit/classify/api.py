@@ -79,12 +79,15 @@ class Classifier:
         head: the fitted logistic regression.
         report: the cross-validation report (see :func:`artkit.classify.report.cross_validate`)
             plus ``skipped`` files and ``duplicates``.
+        pattern: (K, D) PatternNet pattern of the head on raw features, learned from the
+            training features (for ``predict --explain``); None in models saved without it.
     """
 
     labels: list[str]
     backbone: str
     head: LogisticHead
     report: dict = field(default_factory=dict)
+    pattern: torch.Tensor | None = None
 
     def predict_features(self, features: torch.Tensor) -> torch.Tensor:
         """(N, D) features -> (N, K) probabilities."""
@@ -114,6 +117,8 @@ class Classifier:
 
         tensors = {"weight": self.head.weight, "bias": self.head.bias, "mean": self.head.mean,
                    "scale": self.head.scale}
+        if self.pattern is not None:
+            tensors["pattern"] = self.pattern.float()
         meta = {"format": FORMAT, "version": FORMAT_VERSION, "labels": self.labels,
                 "backbone": self.backbone, "C": self.head.C, "report": self.report}
         with atomic_path(path, force) as tmp:
@@ -168,7 +173,11 @@ class Classifier:
                               "the file is damaged: retrain it")
         head = LogisticHead(w, tensors["bias"].double(), tensors["mean"].double(),
                             tensors["scale"].double(), float(meta.get("C", 1.0)))
-        return cls(labels, model_backbone, head, dict(meta.get("report") or {}))
+        pattern = tensors.get("pattern")
+        if pattern is not None and tuple(pattern.shape) != (len(labels), dim):
+            raise ArtkitError(f"model '{path}' has a {tuple(pattern.shape)} head pattern, expected "
+                              f"({len(labels)}, {dim})", "the file is damaged: retrain it")
+        return cls(labels, model_backbone, head, dict(meta.get("report") or {}), pattern)
 
 
 # --------------------------------------------------------------------------------- dataset
@@ -249,7 +258,18 @@ def train(data_dir: str | os.PathLike, backbone: str = "efficientnet-lite0", fol
     if duplicates:
         rep["notes"].append(f"{len(duplicates)} image(s) appear under two labels (same bytes); "
                             "they make the labels ambiguous and leak across folds")
-    return Classifier(labels, backbone, head, rep)
+    return Classifier(labels, backbone, head, rep, head_pattern(head, fs.features))
+
+
+def head_pattern(head: LogisticHead, features: torch.Tensor) -> torch.Tensor:
+    """The head's linear PatternNet pattern (K, D) on raw features, from the training rows."""
+    from artkit.explain import fit_patterns
+
+    w = (head.weight / head.scale[:, None]).T.float()  # (K, D) on raw features
+    linear = torch.nn.Linear(w.shape[1], w.shape[0], bias=False)
+    with torch.no_grad():
+        linear.weight.copy_(w)
+    return fit_patterns(linear, [features.float()], estimator="linear").linear[""]
 
 
 # --------------------------------------------------------------------------------- robustness

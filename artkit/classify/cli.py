@@ -118,14 +118,26 @@ def train_cmd(
 def predict_cmd(
     images: Annotated[List[Path], typer.Argument(help="Images or folders of images.")],
     model: Annotated[Path, typer.Option("--model", "-m", help="A model from `artkit classify train`.")],
+    explain: Annotated[Optional[Path], typer.Option(
+        "--explain", help="Also write a PatternAttribution heatmap of the whole pipeline "
+                          "(backbone + head) per image into this folder: NAME.explain.png.")] = None,
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
+    force: ForceOpt = False,
 ) -> None:
-    """Label images with a trained classifier: one line per image, label then probabilities."""
+    """Label images with a trained classifier: one line per image, label then probabilities.
+
+    \b
+    Example:
+      artkit classify predict photos/ -m dogs.safetensors --explain heatmaps/
+    """
     from artkit.classify.api import Classifier
     from artkit.core.runtime import resolve_device
 
     clf = Classifier.load(model)
+    if explain is not None and clf.pattern is None:
+        raise ArtkitError(f"model '{model}' was saved without a head pattern, so it cannot be explained",
+                          "retrain it with this version of `artkit classify train`")
     with ProgressBars(True) as bars:
         preds, skipped = clf.predict(images, device=resolve_device(device), progress=bars)
     for path, why in skipped:
@@ -135,6 +147,32 @@ def predict_cmd(
     for p in preds:
         probs = "  ".join(f"{lab}={v:.3f}" for lab, v in p.probabilities.items())
         typer.echo(f"{p.path}\t{p.label}\t{probs}")
+    if explain is not None:
+        _explain_predictions(model, preds, clf.labels, explain, device, force, quiet)
+
+
+def _explain_predictions(model: Path, preds, labels, folder: Path, device: str, force: bool,
+                         quiet: bool) -> None:
+    from artkit.core.images import load_image, save_image
+    from artkit.core.runtime import resolve_device
+    from artkit.explain.api import explain as explain_one, load_patterns
+    from artkit.explain.models import load_model
+    from artkit.explain.render import grid
+
+    targets = [folder / f"{Path(p.path).stem}.explain.png" for p in preds]
+    for t in targets:
+        check_output(t, force)
+    ex = load_model(str(model), resolve_device(device))
+    pats = load_patterns(ex)
+    dev = next(ex.model.parameters()).device
+    for p, target in zip(preds, targets):
+        photo = load_image(p.path)
+        res = explain_one(ex, ex.preprocess(photo).to(dev), ("patternattribution", "patternnet"),
+                          labels.index(p.label), pats)
+        picture = grid(photo, {m: a.cpu() for m, a in res.maps.items()},
+                       f"{p.label} ({res.score:.2f})")
+        save_image(picture, target, force=force)
+    info(f"wrote {len(targets)} heatmap(s) to {folder}", quiet)
 
 
 @command(app, "imagenet")

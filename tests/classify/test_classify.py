@@ -346,3 +346,26 @@ def test_cli_robustness_labels_must_match_the_model(tmp_path):
     res = runner.invoke(app, ["classify", "robustness", str(data), "--model", str(model),
                               "--eps", "1,x"])
     assert res.exit_code == 1 and "--eps" in res.output
+
+
+@pytest.mark.weights
+def test_predict_explain_writes_heatmaps(tmp_path, real_weights, monkeypatch):
+    """Real EfficientNet-Lite0 + a head trained on red vs blue: the whole pipeline is explained."""
+    real_weights("efficientnet-lite0")
+    data = _dataset(tmp_path / "data", {"red": 4, "blue": 4})
+    model = tmp_path / "m.safetensors"
+    runner = CliRunner()
+    res = runner.invoke(app, ["classify", "train", str(data), "-o", str(model), "--folds", "2", "-q"])
+    assert res.exit_code == 0, res.output
+    from artkit.classify.api import Classifier
+
+    assert Classifier.load(model).pattern.shape == (2, 1280)
+    out = tmp_path / "heat"
+    res = runner.invoke(app, ["classify", "predict", str(data / "red" / "red0.png"), "-m", str(model),
+                              "--explain", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    with Image.open(out / "red0.explain.png") as im:
+        assert im.width > 2 * im.height
+    res = runner.invoke(app, ["classify", "predict", str(data / "red" / "red0.png"), "-m", str(model),
+                              "--explain", str(out)])
+    assert res.exit_code == 1 and "exists" in res.output

@@ -1,0 +1,370 @@
+"""Learning the signal estimators of PatternNet (Kindermans et al. 2017) from data.
+
+For a neuron ``y = wᵀx`` (bias left out) the *linear* estimator is ``a = cov(x, y) / (wᵀ cov(x, y))``;
+the *two-component* estimator for rectified neurons computes the same within the samples where the
+neuron's pre-activation is positive (``a₊``) and where it is not (``a₋``). One streaming pass over
+the data accumulates, per layer and in float64, the sums of ``x``, ``y``, ``x yᵀ`` (and their
+masked versions); convolution inputs are cut into the patches each output position sees.
+
+To keep fitting cheap, each conv layer looks at a random subset of its output locations per batch:
+at most ``positions``, and at most a sixteenth of the map (at least 8), so that the statistics cost
+less than the forward pass itself; they are unbiased either way. ``positions=None`` uses all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from artkit.core.errors import ArtkitError
+from artkit.core.progress import ProgressCallback, report
+from artkit.explain.graph import LayerInfo, ModelGraph, fingerprint, folded, trace
+
+ESTIMATORS = ("linear", "relu")
+FORMAT = "artkit-patterns-1"
+
+
+# --------------------------------------------------------------------------- rows of a layer
+
+
+def layer_rows(module: nn.Module, x: torch.Tensor, z: torch.Tensor, positions: int | None,
+               generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The (input patch, output) pairs a Conv2d / Linear layer saw, grouped like its weight.
+
+    Args:
+        module: the layer (BN already folded in, so ``z`` includes the folded bias).
+        x: its input, (B, Cin, H, W) or (B, Cin).
+        z: its output, (B, K, Ho, Wo) or (B, K).
+        positions: sample at most this many output positions per batch (None: all).
+        generator: random source for the sampling.
+
+    Returns:
+        ``X`` (R, G, Dg) input patches, ``Y`` (R, G, Kg) outputs without bias, ``Z`` (R, G, Kg)
+        pre-activations; ``G`` is the number of groups (1 except for grouped convolutions).
+    """
+    if isinstance(module, nn.Linear):
+        xr = x.reshape(-1, x.shape[-1])[:, None, :]  # (R, 1, D)
+        zr = z.reshape(-1, z.shape[-1])[:, None, :]  # (R, 1, K)
+    else:
+        xr, zr = _conv_rows(module, x, z, positions, generator)
+    bias = module.bias
+    yr = zr if bias is None else zr - bias.view(zr.shape[1], zr.shape[2]).to(zr.dtype)
+    return xr, yr, zr
+
+
+def _conv_rows(conv: nn.Conv2d, x: torch.Tensor, z: torch.Tensor, positions: int | None,
+               generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    b, cin = x.shape[:2]
+    k_out, ho, wo = z.shape[1:]
+    kh, kw = conv.kernel_size
+    sh, sw = conv.stride
+    dh, dw = conv.dilation
+    ph, pw = conv.padding if isinstance(conv.padding, tuple) else (0, 0)
+    if conv.padding == "same":
+        ph, pw = (dh * (kh - 1)) // 2, (dw * (kw - 1)) // 2
+    h_in, w_in = x.shape[2:]
+    n_pos = ho * wo
+    if positions is not None:
+        positions = min(positions, max(8, n_pos // 16))  # stats cost stays below the forward's
+    if positions is not None and n_pos > positions:
+        idx = torch.randperm(n_pos, generator=generator)[:positions].to(x.device)
+    else:
+        idx = torch.arange(n_pos, device=x.device)
+    rows, cols = idx // wo, idx % wo  # (P,)
+    di = torch.arange(kh, device=x.device).repeat_interleave(kw) * dh  # (kh*kw,) kernel row offsets
+    dj = torch.arange(kw, device=x.device).repeat(kh) * dw
+    r = rows[None, :] * sh - ph + di[:, None]  # (kh*kw, P) input rows, zero padding outside
+    c = cols[None, :] * sw - pw + dj[:, None]
+    inside = (r >= 0) & (r < h_in) & (c >= 0) & (c < w_in)
+    flat_idx = (r.clamp(0, h_in - 1) * w_in + c.clamp(0, w_in - 1)).reshape(-1)  # (kh*kw*P,)
+    patches = x.flatten(2).index_select(2, flat_idx)  # (B, Cin, kh*kw*P), ordered (c, i, j)
+    if not bool(inside.all()):
+        patches = patches * inside.reshape(-1).to(patches.dtype)
+    patches = patches.view(b, cin, kh * kw, idx.numel())  # (B, Cin, kh*kw, P)
+    g = conv.groups
+    p = idx.numel()
+    xr = patches.permute(0, 3, 1, 2).reshape(b * p, g, (cin // g) * kh * kw)  # (R, G, Dg)
+    zr = z.reshape(b, k_out, n_pos)[:, :, idx].permute(0, 2, 1).reshape(b * p, g, k_out // g)
+    return xr, zr
+
+
+def grouped_weight(module: nn.Module) -> torch.Tensor:
+    """The weight as (G, Dg, Kg), matching :func:`layer_rows`."""
+    w = module.weight.detach()
+    g = getattr(module, "groups", 1)
+    k = w.shape[0]
+    return w.reshape(g, k // g, -1).transpose(1, 2)  # (G, Dg, Kg)
+
+
+def ungroup(a: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """(G, Dg, Kg) back to the layout of the weight ``like``."""
+    g, dg, kg = a.shape
+    return a.transpose(1, 2).reshape(like.shape)
+
+
+# --------------------------------------------------------------------------- accumulators
+
+
+@dataclass
+class _Stats:
+    """Streaming float64 sums for one layer (inputs shifted by the first batch's means)."""
+
+    shift_x: torch.Tensor  # (G, Dg)
+    shift_y: torch.Tensor  # (G, Kg)
+    n: float = 0.0
+    sx: torch.Tensor | None = None  # (G, Dg)
+    sy: torch.Tensor | None = None  # (G, Kg)
+    sxy: torch.Tensor | None = None  # (G, Dg, Kg)
+    n_pos: torch.Tensor | None = None  # (G, Kg)
+    sx_pos: torch.Tensor | None = None  # (G, Dg, Kg)
+    sy_pos: torch.Tensor | None = None  # (G, Kg)
+    sxy_pos: torch.Tensor | None = None  # (G, Dg, Kg)
+
+    def add(self, xr: torch.Tensor, yr: torch.Tensor, zr: torch.Tensor) -> None:
+        xs = (xr - self.shift_x.to(xr)).float()  # (R, G, Dg)
+        ys = (yr - self.shift_y.to(yr)).float()  # (R, G, Kg)
+        m = (zr > 0).float()  # (R, G, Kg)
+        stacked = torch.cat([ys, m, m * ys], dim=2)  # (R, G, 3 Kg)
+        prods = torch.bmm(xs.permute(1, 2, 0), stacked.permute(1, 0, 2)).double()  # (G, Dg, 3 Kg)
+        kg = ys.shape[2]
+        parts = {
+            "sx": xs.sum(0).double(), "sy": ys.sum(0).double(), "sxy": prods[:, :, :kg],
+            "n_pos": m.sum(0).double(), "sx_pos": prods[:, :, kg:2 * kg],
+            "sy_pos": (m * ys).sum(0).double(), "sxy_pos": prods[:, :, 2 * kg:],
+        }
+        for key, value in parts.items():
+            cur = getattr(self, key)
+            setattr(self, key, value if cur is None else cur + value)
+        self.n += xr.shape[0]
+
+
+def _pattern(n, sx, sy, sxy, w) -> torch.Tensor:
+    """``cov(x, y) / (wᵀ cov(x, y))`` per neuron from sums; 0 where undefined."""
+    n = torch.as_tensor(n, dtype=torch.float64)
+    safe_n = torch.clamp(n, min=1.0)
+    if sx.dim() == 2:  # unmasked: the same input sums for every neuron of a group
+        sx = sx[:, :, None]
+    mean_x = sx / safe_n[:, None, :]  # (G, Dg, Kg)
+    mean_y = (sy / safe_n)[:, None, :]  # (G, 1, Kg)
+    cov = sxy / safe_n[:, None, :] - mean_x * mean_y  # (G, Dg, Kg)
+    denom = (w * cov).sum(1, keepdim=True)  # (G, 1, Kg)
+    ok = (denom.abs() > 1e-12) & (n[:, None, :] >= 2)
+    return torch.where(ok, cov / torch.where(ok, denom, torch.ones_like(denom)), torch.zeros_like(cov))
+
+
+# --------------------------------------------------------------------------- Patterns
+
+
+@dataclass
+class Patterns:
+    """Fitted signal estimators for a model's Conv2d / Linear layers.
+
+    Attributes:
+        linear: ``{layer: a}`` linear patterns, each shaped like the layer's weight.
+        positive, negative: ``{layer: a₊}``, ``{layer: a₋}`` two-component patterns.
+        rectified: ``{layer: bool}`` — True where a rectifier follows the layer.
+        fingerprint: of the model the patterns were fitted on.
+        samples: rows seen per layer.
+        meta: free-form provenance (model name, data, positions ...).
+    """
+
+    linear: dict[str, torch.Tensor]
+    positive: dict[str, torch.Tensor]
+    negative: dict[str, torch.Tensor]
+    rectified: dict[str, bool]
+    fingerprint: str
+    samples: dict[str, int] = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+    def pattern(self, layer: str, estimator: str = "relu") -> torch.Tensor:
+        """The pattern PatternNet uses for ``layer``: ``a₊`` on rectified layers with the ``relu``
+        estimator, else the linear one."""
+        if estimator == "relu" and self.rectified.get(layer, False) and layer in self.positive:
+            return self.positive[layer]
+        return self.linear[layer]
+
+    def check(self, model: nn.Module) -> None:
+        """Raise unless these patterns were fitted on ``model`` (same layers and weights)."""
+        fp = fingerprint(model)
+        if fp != self.fingerprint:
+            raise ArtkitError(f"these patterns were fitted on another model (fingerprint "
+                              f"{self.fingerprint}, this model {fp})",
+                              "fit patterns for this model with `artkit explain fit`")
+
+    def compact(self) -> "Patterns":
+        """Only what PatternNet / PatternAttribution use (``a₊`` on rectified layers, else the
+        linear pattern), as the linear table: a third of the size, same heatmaps."""
+        used = {layer: self.pattern(layer) for layer in self.linear}
+        return Patterns(used, {}, {}, dict(self.rectified), self.fingerprint, dict(self.samples),
+                        {**self.meta, "compact": True})
+
+    def save(self, path: str | os.PathLike, force: bool = True, dtype: str = "float32") -> Path:
+        """Write as safetensors; ``dtype`` ``float16`` halves the size, ``int8`` (one scale per
+        output neuron) quarters it."""
+        from safetensors.torch import save_file
+
+        from artkit.core.files import atomic_path
+
+        if dtype not in ("float32", "float16", "int8"):
+            raise ArtkitError(f"unknown dtype '{dtype}'", "use float32, float16 or int8")
+        tensors = {}
+        for kind, table in (("linear", self.linear), ("positive", self.positive),
+                            ("negative", self.negative)):
+            for layer, a in table.items():
+                a = a.detach().to("cpu", torch.float32).contiguous()
+                if dtype == "int8":
+                    scale = a.reshape(a.shape[0], -1).abs().amax(1).clamp_min(1e-30) / 127.0  # (K,)
+                    q = torch.round(a / scale.view(-1, *([1] * (a.dim() - 1)))).to(torch.int8)
+                    tensors[f"{kind}/{layer}"] = q.contiguous()
+                    tensors[f"scale:{kind}/{layer}"] = scale.contiguous()
+                else:
+                    tensors[f"{kind}/{layer}"] = a.to(getattr(torch, dtype))
+        meta = {"format": FORMAT, "fingerprint": self.fingerprint,
+                "rectified": json.dumps(self.rectified), "samples": json.dumps(self.samples),
+                "meta": json.dumps(self.meta)}
+        with atomic_path(path, force=force) as tmp:
+            save_file(tensors, str(tmp), metadata=meta)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Patterns":
+        """Read patterns written by :meth:`save` (safetensors; nothing is unpickled).
+
+        Raises:
+            ArtkitError: missing file, not a patterns file.
+        """
+        from safetensors import safe_open
+
+        p = Path(path)
+        if not p.is_file():
+            raise ArtkitError(f"patterns file '{p}' does not exist",
+                              "fit one with `artkit explain fit`")
+        try:
+            with safe_open(str(p), framework="pt") as f:
+                meta = f.metadata() or {}
+                if meta.get("format") != FORMAT:
+                    raise ArtkitError(f"'{p}' is not an artkit patterns file",
+                                      "fit one with `artkit explain fit`")
+                tables: dict[str, dict[str, torch.Tensor]] = {"linear": {}, "positive": {}, "negative": {}}
+                keys = set(f.keys())
+                for key in keys:
+                    if key.startswith("scale:"):
+                        continue
+                    kind, layer = key.split("/", 1)
+                    a = f.get_tensor(key).float()
+                    if f"scale:{key}" in keys:
+                        a = a * f.get_tensor(f"scale:{key}").view(-1, *([1] * (a.dim() - 1)))
+                    tables[kind][layer] = a
+        except ArtkitError:
+            raise
+        except Exception:
+            raise ArtkitError(f"'{p}' is not a readable patterns file (safetensors)",
+                              "fit one with `artkit explain fit`") from None
+        return cls(tables["linear"], tables["positive"], tables["negative"],
+                   json.loads(meta.get("rectified", "{}")), meta.get("fingerprint", ""),
+                   json.loads(meta.get("samples", "{}")), json.loads(meta.get("meta", "{}")))
+
+
+@contextlib.contextmanager
+def layer_io(model: nn.Module, graph: ModelGraph):
+    """Hooks recording ``(input, output)`` of every Conv/Linear layer during a forward pass.
+
+    Yields a dict that each forward fills as ``{layer name: (x, z)}``.
+    """
+    seen: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+    handles = []
+    for info in graph.layers:
+        def hook(module, inputs, output, _name=info.name):
+            seen[_name] = (inputs[0].detach(), output.detach())
+        handles.append(info.module.register_forward_hook(hook))
+    try:
+        yield seen
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def _batches(data: Iterable) -> Iterable[torch.Tensor]:
+    for item in data:
+        x = item[0] if isinstance(item, (tuple, list)) else item
+        if not isinstance(x, torch.Tensor):
+            raise ArtkitError(f"pattern data must yield tensors (or (tensor, label) pairs), got "
+                              f"{type(x).__name__}")
+        yield x
+
+
+def fit_patterns(model: nn.Module, data: Iterable, estimator: str = "relu", *,
+                 positions: int | None = 256, seed: int = 0, device: str | torch.device | None = None,
+                 total: int | None = None, progress: ProgressCallback | None = None) -> Patterns:
+    """Fit PatternNet's signal estimators for every Conv2d / Linear layer of ``model``.
+
+    Args:
+        model: a supported torch model (see :mod:`artkit.explain.graph`); left unchanged.
+        data: an iterable of input batches (tensors, or (tensor, label) pairs — a DataLoader).
+        estimator: ``"relu"`` fits both the linear and the two-component patterns (the default,
+            what PatternNet uses); ``"linear"`` only the linear ones.
+        positions: output positions sampled per conv layer and batch (None: all).
+        seed: seed of the position sampling.
+        device: where to run (default: where the model is).
+        total: number of batches, for progress reporting.
+        progress: receives an event per batch.
+
+    Returns:
+        The fitted :class:`Patterns`.
+
+    Raises:
+        ArtkitError: unknown estimator, unsupported layers, no data.
+    """
+    if estimator not in ESTIMATORS:
+        raise ArtkitError(f"unknown estimator '{estimator}'", f"use one of: {', '.join(ESTIMATORS)}")
+    if device is None:
+        device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(seed)
+    batches = iter(_batches(data))
+    first = next(batches, None)
+    if first is None:
+        raise ArtkitError("no data to fit patterns on", "give at least one batch of inputs")
+    graph = trace(model, first[:1].to(device))
+    fp = fingerprint(model)
+    stats: dict[str, _Stats] = {}
+    done = 0
+    with folded(model, graph), layer_io(model, graph) as seen, torch.no_grad():
+        for x in _chain(first, batches):
+            model(x.to(device))
+            for info in graph.layers:
+                xi, zi = seen[info.name]
+                xr, yr, zr = layer_rows(info.module, xi, zi, positions, generator)
+                if info.name not in stats:
+                    stats[info.name] = _Stats(xr.double().mean(0).cpu(), yr.double().mean(0).cpu())
+                stats[info.name].add(xr.cpu(), yr.cpu(), zr.cpu())
+            done += 1
+            report(progress, "fit patterns", done, total)
+        linear, positive, negative = {}, {}, {}
+        for info in graph.layers:
+            s = stats[info.name]
+            w = grouped_weight(info.module).double().cpu()  # (G, Dg, Kg), BN folded
+            n_all = torch.full_like(s.sy, s.n)
+            linear[info.name] = ungroup(_pattern(n_all, s.sx, s.sy, s.sxy, w), info.module.weight).float()
+            if estimator == "relu":
+                positive[info.name] = ungroup(_pattern(s.n_pos, s.sx_pos, s.sy_pos, s.sxy_pos, w),
+                                              info.module.weight).float()
+                sx_neg = s.sx[:, :, None] - s.sx_pos
+                negative[info.name] = ungroup(_pattern(n_all - s.n_pos, sx_neg, s.sy - s.sy_pos,
+                                                       s.sxy - s.sxy_pos, w), info.module.weight).float()
+    return Patterns(linear, positive, negative, {i.name: i.rectified for i in graph.layers},
+                    fp, {k: int(v.n) for k, v in stats.items()},
+                    {"estimator": estimator, "positions": positions, "batches": done, "seed": seed})
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
