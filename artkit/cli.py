@@ -10,6 +10,7 @@ from artkit import __version__
 from artkit.classify.cli import app as classify_app
 from artkit.doodle.cli import app as doodle_app
 from artkit.explain.cli import app as explain_app
+from artkit.music.cli import app as music_app
 from artkit.weights.cli import app as weights_app
 
 app = typer.Typer(
@@ -43,6 +44,8 @@ app.add_typer(classify_app, name="classify",
               help="Photo classifiers on frozen pretrained features (DeepDoggo), zero-shot ImageNet labels.")
 app.add_typer(explain_app, name="explain",
               help="PatternNet / PatternAttribution heatmaps of what a network looks at, with evaluation.")
+app.add_typer(music_app, name="music",
+              help="LSTM jazz over chord progressions: train, compose, render, evaluate.")
 app.add_typer(weights_app, name="weights",
               help="The offline weight store: list, fetch, verify, import pretrained networks.")
 

@@ -89,3 +89,16 @@ def test_manifest(tmp_path):
     p = write_manifest(out, m)
     assert p == tmp_path / "out.json" and json.loads(p.read_text())["seed"] == 1
     assert manifest_path(tmp_path / "story.json").name == "story.manifest.json"
+
+
+def test_atomic_outputs_get_umask_permissions(tmp_path):
+    import os
+
+    from artkit.core.files import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        p = atomic_write_text(tmp_path / "out.txt", "hi")
+    finally:
+        os.umask(old)
+    assert (p.stat().st_mode & 0o777) == 0o644
