@@ -8,6 +8,7 @@ import typer
 
 from artkit import __version__
 from artkit.classify.cli import app as classify_app
+from artkit.color.cli import app as color_app
 from artkit.doodle.cli import app as doodle_app
 from artkit.explain.cli import app as explain_app
 from artkit.music.cli import app as music_app
@@ -46,6 +47,8 @@ app.add_typer(explain_app, name="explain",
               help="PatternNet / PatternAttribution heatmaps of what a network looks at, with evaluation.")
 app.add_typer(music_app, name="music",
               help="LSTM jazz over chord progressions: train, compose, render, evaluate.")
+app.add_typer(color_app, name="colorize",
+              help="Colour black-and-white photos: learned model, by example, or from scribbles.")
 app.add_typer(weights_app, name="weights",
               help="The offline weight store: list, fetch, verify, import pretrained networks.")
 
