@@ -12,6 +12,7 @@ from artkit.color.cli import app as color_app
 from artkit.doodle.cli import app as doodle_app
 from artkit.explain.cli import app as explain_app
 from artkit.music.cli import app as music_app
+from artkit.story.cli import app as story_app
 from artkit.weights.cli import app as weights_app
 
 app = typer.Typer(
@@ -49,6 +50,8 @@ app.add_typer(music_app, name="music",
               help="LSTM jazz over chord progressions: train, compose, render, evaluate.")
 app.add_typer(color_app, name="colorize",
               help="Colour black-and-white photos: learned model, by example, or from scribbles.")
+app.add_typer(story_app, name="story",
+              help="A photo in, a story out: grounded in the photo, in a chosen style (neural-storyteller).")
 app.add_typer(weights_app, name="weights",
               help="The offline weight store: list, fetch, verify, import pretrained networks.")
 
