@@ -53,8 +53,40 @@ def model_file(name_or_path: str | Path) -> Path:
     return cand
 
 
-def load_model(name_or_path: str | Path = "jazz", device="cpu") -> JazzModel:
-    """Load a trained jazz model by path or preset name."""
+def model_kind(name_or_path: str | Path) -> str:
+    """The kind of model (``jazz`` or ``biaxial``) its JSON config names."""
+    import json
+
+    path = model_file(name_or_path)
+    cfg = path.with_suffix(".json")
+    if not path.is_file():
+        raise ArtkitError(f"model '{path}' does not exist",
+                          "train one with `artkit music train`, or use a shipped model: "
+                          + (", ".join(model_presets()) or "none"))
+    if not cfg.is_file():
+        raise ArtkitError(f"model '{path}' has no config '{cfg.name}' beside it")
+    try:
+        kind = json.loads(cfg.read_text(encoding="utf-8")).get("model")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ArtkitError(f"model config '{cfg}' cannot be read: {type(exc).__name__}") from None
+    if kind not in ("jazz", "biaxial"):
+        raise ArtkitError(f"'{cfg}' names an unknown model kind '{kind}'",
+                          "artkit music models are jazz or biaxial")
+    return kind
+
+
+def load_model(name_or_path: str | Path = "jazz", device="cpu", kind: str | None = None):
+    """Load a trained model by path or preset name: a :class:`JazzModel` or a
+    :class:`~artkit.music.biaxial.BiaxialModel`, as its JSON config says. With ``kind``, a
+    model of another kind is an error naming both."""
+    found = model_kind(name_or_path)
+    if kind is not None and found != kind:
+        raise ArtkitError(f"'{name_or_path}' is a {found} model, not a {kind} model",
+                          f"give a model trained with --model {kind}")
+    if found == "biaxial":
+        from artkit.music.biaxial import BiaxialModel
+
+        return BiaxialModel.load(model_file(name_or_path), device)
     return JazzModel.load(model_file(name_or_path), device)
 
 
@@ -81,8 +113,14 @@ def build_vocab(streams: list[list[str]]) -> list[str]:
 def train(sources: list[str], output: str | Path, *, model: str = "jazz", epochs: int = 20,
           size: str = "default", resume: bool = False, seed: int | None = 0,
           device: str | torch.device = "cpu", lr: float = 2e-3, batch_size: int = 64,
-          force: bool = False, progress: ProgressCallback | None = None) -> TrainResult:
-    """Train a jazz model on ``sources`` (files, folders, ``corpus:NAME[:N]``) and save it.
+          force: bool = False, max_seconds: float | None = None,
+          progress: ProgressCallback | None = None) -> TrainResult:
+    """Train a jazz or biaxial model on ``sources`` (files, folders, ``corpus:NAME[:N]``) and
+    save it.
+
+    ``model="biaxial"`` learns every part as a piano roll (sizes ``default``, ``original``,
+    ``tiny``; batch 8 windows of 4 bars unless ``batch_size`` says otherwise), and
+    ``max_seconds`` ends its training after the epoch that passes that time.
 
     Writes ``output`` (.safetensors) and its JSON config, and a checkpoint
     (``*.ckpt.safetensors``) after every epoch; ``resume`` continues from that checkpoint up to
@@ -95,8 +133,16 @@ def train(sources: list[str], output: str | Path, *, model: str = "jazz", epochs
     from artkit.core.runtime import make_generator
     from artkit.music.metrics import piece_features
 
+    if model == "biaxial":
+        from artkit.music.biaxial import train_biaxial
+
+        bm, path, n, steps, skipped, history, seconds = train_biaxial(
+            sources, output, epochs=epochs, size=size, resume=resume, seed=seed, device=device,
+            lr=lr, batch_size=8 if batch_size == 64 else batch_size, force=force,
+            max_seconds=max_seconds, progress=progress)
+        return TrainResult(bm, path, n, steps, skipped, history, seconds)
     if model != "jazz":
-        raise ArtkitError(f"unknown model kind '{model}'", "artkit trains --model jazz")
+        raise ArtkitError(f"unknown model kind '{model}'", "artkit trains --model jazz or biaxial")
     if size not in SIZES:
         raise ArtkitError(f"unknown model size '{size}'", f"known: {', '.join(SIZES)}")
     if epochs < 1:
@@ -303,8 +349,13 @@ def compose(model: JazzModel | str | Path = "jazz", *, chords: str | Progression
             progress: ProgressCallback | None = None) -> Score:
     """Compose a melody with the jazz model over chords, and a band to play it with.
 
+    A biaxial model (``biaxial``, or a file trained with ``model="biaxial"``) composes free
+    polyphony instead and returns a :class:`~artkit.music.biaxial.BiaxialScore`; only
+    ``bars``, ``tempo`` (default 100), ``temperature`` (default 1.0), ``generator`` and
+    ``progress`` apply to it.
+
     Args:
-        model: a :class:`JazzModel`, a model file or a preset name (``jazz``).
+        model: a :class:`JazzModel`, a model file or a preset name (``jazz``, ``biaxial``).
         chords: ``"Dm7 G7 | Cmaj7"`` (bars split by ``|``; one chord a bar without ``|``).
         progression: a shipped progression (``blues``, ``jazz-blues``, ``ii-v-i``, ...).
         key: transpose the named progression to this key.
@@ -322,6 +373,12 @@ def compose(model: JazzModel | str | Path = "jazz", *, chords: str | Progression
     Raises:
         ArtkitError: bad chords, absurd tempo / bars / temperature / swing.
     """
+    if not isinstance(model, JazzModel):
+        from artkit.music.biaxial import BiaxialModel
+
+        model = model if isinstance(model, BiaxialModel) else load_model(model)
+        if isinstance(model, BiaxialModel):   # free polyphony: chords, swing, mood do not apply
+            return _compose_biaxial(model, bars, tempo, temperature, generator, progress)
     m = load_mood(mood) if mood else {}
     tempo = float(tempo if tempo is not None else m.get("tempo", 130.0))
     temperature = float(temperature if temperature is not None else m.get("temperature", 0.5))
@@ -421,6 +478,24 @@ def compose(model: JazzModel | str | Path = "jazz", *, chords: str | Progression
     if patches > 1:
         score.info["dynamics"] = dynamics
     return score
+
+
+def _compose_biaxial(model, bars: int, tempo: float | None, temperature: float | None,
+                     generator: torch.Generator | None, progress: ProgressCallback | None):
+    """Free polyphony from a biaxial model (default 100 bpm, temperature 1.0)."""
+    from artkit.music.biaxial import compose_biaxial
+
+    tempo = float(tempo if tempo is not None else 100.0)
+    temperature = float(temperature if temperature is not None else 1.0)
+    if not 1 <= bars <= MAX_BARS:
+        raise ArtkitError(f"{bars} bars is out of range", f"use 1 to {MAX_BARS}")
+    if not 20 <= tempo <= 400:
+        raise ArtkitError(f"tempo {tempo:g} is out of range", "use 20 to 400 quarter notes a minute")
+    if not 0.05 <= temperature <= 5:
+        raise ArtkitError(f"temperature {temperature:g} is out of range",
+                          "use 0.05 to 5 (1.0 samples the model's own probabilities)")
+    return compose_biaxial(model, bars=bars, tempo=tempo, temperature=temperature,
+                           generator=generator, progress=progress)
 
 
 def progression_key(timeline) -> frozenset:

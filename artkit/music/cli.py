@@ -22,10 +22,12 @@ app = typer.Typer(pretty_exceptions_enable=False, no_args_is_help=True,
 
 class ModelKind(str, enum.Enum):
     jazz = "jazz"
+    biaxial = "biaxial"
 
 
 class Size(str, enum.Enum):
     default = "default"
+    original = "original"
     tiny = "tiny"
 
 
@@ -38,16 +40,18 @@ class Transition(str, enum.Enum):
 def train_cmd(
     sources: Annotated[List[str], typer.Argument(help="MIDI / MusicXML / ABC / Humdrum files, folders, or music21 corpus selectors: corpus:bach, corpus:chorales:100 (first 100), corpus:joplin, corpus:leadsheet, corpus:nottingham, corpus:bach/bwv66.6 ...")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The model file (.safetensors); its JSON config is written beside it, and MODEL.ckpt.safetensors after every epoch.")],
-    model: Annotated[ModelKind, typer.Option("--model", help="Model kind (jazz: deepjazz's grammar LSTM).")] = ModelKind.jazz,
+    model: Annotated[ModelKind, typer.Option("--model", help="Model kind: jazz (deepjazz's grammar LSTM: a melody over chords) or biaxial (Johnson's Biaxial RNN: free polyphony from every part, as a piano roll).")] = ModelKind.jazz,
     epochs: Annotated[int, typer.Option(help="Epochs in all (with --resume: up to this many).")] = 20,
-    size: Annotated[Size, typer.Option(help="Network size: default (LSTM 2×128, dropout 0.2) or tiny (for tests).")] = Size.default,
+    size: Annotated[Size, typer.Option(help="Network size. jazz: default (LSTM 2×128, dropout 0.2) or tiny (tests). biaxial: default (time LSTM 2×64, note LSTM 2×32), original (2×300, 100+50, dropout 0.5) or tiny.")] = Size.default,
+    max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="biaxial: stop after the epoch that passes this many minutes.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from MODEL.ckpt.safetensors.")] = False,
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
     force: ForceOpt = False,
 ) -> None:
-    """Train a jazz model on melodies over chords found in SOURCES.
+    """Train a jazz model on melodies over chords found in SOURCES (or, with --model biaxial,
+    a polyphonic piano-roll model on all their parts, 4/4 pieces only).
 
     Melody (a part named melody/soprano/lead, else the highest part) and chords (chord symbols,
     else the chordified accompaniment) are found automatically; pieces that cannot be used are
@@ -57,6 +61,7 @@ def train_cmd(
     Example:
       artkit music train corpus:chorales:100 corpus:leadsheet -o mine.safetensors --epochs 20
       artkit music compose --model mine.safetensors --progression blues -o blues.mid
+      artkit music train corpus:chorales:100 --model biaxial -o poly.safetensors --max-minutes 10
     """
     from artkit.core.runtime import resolve_device
     from artkit.music.api import train
@@ -64,13 +69,16 @@ def train_cmd(
     dev = resolve_device(device)
     with ProgressBars(quiet) as bars:
         res = train(sources, output, model=model.value, epochs=epochs, size=size.value,
-                    resume=resume, seed=seed, device=dev, force=force, progress=bars)
+                    resume=resume, seed=seed, device=dev, force=force,
+                    max_seconds=None if max_minutes is None else max_minutes * 60, progress=bars)
     for name, why in res.skipped:
         info(f"skipped {name}: {why}", quiet)
     last = res.history[-1] if res.history else {}
-    info(f"trained on {res.pieces} pieces ({res.tokens} tokens, vocabulary "
-         f"{len(res.model.vocab)}) for {len(res.history)} epochs in {res.seconds:.1f} s; "
-         f"loss {last.get('loss')}, validation loss {last.get('val_loss')}", quiet)
+    what = (f"{res.tokens} tokens, vocabulary {len(res.model.vocab)}" if model == ModelKind.jazz
+            else f"{res.tokens} 16th-note steps")
+    info(f"trained on {res.pieces} pieces ({what}) for {len(res.history)} epochs in "
+         f"{res.seconds:.1f} s; loss {last.get('loss')}, validation loss {last.get('val_loss')}",
+         quiet)
     info(f"wrote {res.path} and {res.path.with_suffix('.json')}", quiet)
 
 
@@ -100,11 +108,16 @@ def compose_cmd(
 ) -> None:
     """Compose jazz over a chord progression with a trained model (never retrains).
 
+    A biaxial model (`--model biaxial`, or one trained with --model biaxial) composes free
+    polyphony in 4/4 instead: --bars, --tempo (default 100), --temperature (default 1.0),
+    --seed and the outputs apply; chords, moods, swing and phrases do not.
+
     \b
     Examples:
       artkit music compose --progression jazz-blues -o song.mid --wav --pianoroll
       artkit music compose --chords "Dm7 G7 | Cmaj7 | Cmaj7" --bars 16 --seed 3 -o iivi.mid
       artkit music compose -p ii-v-i --key Eb --mood relaxed --patches 4 -o ballad.mid
+      artkit music compose --model biaxial --bars 16 --seed 1 -o chorale.mid --pianoroll
     """
     from artkit.core.manifest import build_manifest, write_manifest
     from artkit.core.runtime import make_generator, resolve_device
@@ -125,6 +138,18 @@ def compose_cmd(
     dev = resolve_device(device)
     jm = load_model(model, dev)
     gen = make_generator(seed)
+    from artkit.music.biaxial import BiaxialModel
+
+    if isinstance(jm, BiaxialModel):
+        ignored = [name for name, val in (("--chords", chords), ("--progression", progression),
+                                           ("--key", key), ("--swing", swing), ("--mood", mood),
+                                           ("--primer", primer), ("--musicxml", musicxml))
+                   if val] + (["--patches"] if patches != 1 else [])
+        if ignored:
+            info(f"the biaxial model composes free polyphony: {', '.join(ignored)} ignored", quiet)
+        _compose_biaxial_cmd(jm, output, extra, bars, tempo, temperature, gen, dev, model, wav,
+                             pianoroll, quiet, force, t0)
+        return
     with ProgressBars(quiet) as bars_cb:
         score = compose(jm, chords=chords, progression=progression, key=key, bars=bars,
                         tempo=tempo, temperature=temperature, swing=swing, beats_per_bar=beats,
@@ -156,6 +181,47 @@ def compose_cmd(
          f"{score.tempo:g} bpm, seed {gen.initial_seed()}): scale consistency "
          f"{feats['scale_consistency']:.2f}, chord tones on strong beats "
          f"{feats['chord_tone_ratio']:.2f}", quiet)
+    info("wrote " + ", ".join(str(p) for p in written), quiet)
+
+
+def _compose_biaxial_cmd(bm, output, extra, bars, tempo, temperature, gen, dev, model, wav,
+                         pianoroll, quiet, force, t0) -> None:
+    from artkit.core.manifest import build_manifest, write_manifest
+    from artkit.music.api import compose, model_file
+    from artkit.music.metrics import piece_features
+    from artkit.music.output import save_midi, save_pianoroll
+
+    with ProgressBars(quiet) as bars_cb:
+        score = compose(bm, bars=bars, tempo=tempo, temperature=temperature, generator=gen,
+                        progress=bars_cb)
+    song = score.midi_song()
+    n_notes = len(song.tracks[0].notes)
+    if n_notes == 0:
+        info("the model played no note (try a higher --temperature or another --seed)", quiet)
+    written = [save_midi(song, output, force)]
+    if pianoroll:
+        written.append(save_pianoroll(song, extra["pianoroll"], force, bars=bars,
+                                      title=f"biaxial, {bars} bars, {score.tempo:g} bpm, "
+                                            f"temperature {score.info['temperature']:g}, "
+                                            f"seed {gen.initial_seed()}"))
+    if wav and n_notes:
+        from artkit.music.synth import synthesize, write_wav
+
+        with ProgressBars(quiet) as bars_cb:
+            audio, sr = synthesize(song, progress=bars_cb)
+        written.append(write_wav(extra["wav"], audio, sr, force))
+    piece = score.piece()
+    feats = piece_features(piece) if piece is not None else {}
+    write_manifest(output, build_manifest(
+        "artkit music compose",
+        dict(model=str(model_file(model)), kind="biaxial", bars=bars, tempo=score.tempo,
+             temperature=score.info["temperature"]), seed=gen.initial_seed(), device=str(dev),
+        wall_time=time.perf_counter() - t0, extra={"features": feats, "notes": n_notes}),
+        force=True)
+    figures = (f": scale consistency {feats['scale_consistency']:.2f}, pitch-class entropy "
+               f"{feats['pitch_entropy']:.2f} bits" if feats else "")
+    info(f"composed {bars} bars of polyphony, {n_notes} notes ({score.seconds:.1f} s at "
+         f"{score.tempo:g} bpm, seed {gen.initial_seed()}){figures}", quiet)
     info("wrote " + ", ".join(str(p) for p in written), quiet)
 
 

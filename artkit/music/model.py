@@ -254,7 +254,7 @@ def _fit(model: JazzModel, pieces: list[list[int]], *, epochs: int, start_epoch:
                         "val_loss": round(vloss, 4), "seconds": round(time.perf_counter() - t0, 2)})
         report(progress, "train", (epoch + 1) * n_batches, epochs * n_batches,
                f"epoch {epoch + 1}/{epochs}", loss=total / n_batches, val_loss=vloss)
-        if len(val) and vloss <= min(h["val_loss"] for h in history):
+        if len(val) and round(vloss, 4) <= min(h["val_loss"] for h in history):
             best = {k: v.detach().clone() for k, v in model.net.state_dict().items()}
             best_epoch = epoch + 1
         if checkpoint is not None:
