@@ -94,16 +94,16 @@ def fashion(n_images: int, steps: int) -> dict:
     return {"test_accuracy": acc, "fit_seconds": fit_s, "quality": quality, "aopc": curves}
 
 
-def efficientnet(photos: Path, n_images: int, steps: int) -> dict:
+def efficientnet(photos: Path, n_images: int, steps: int, fills=("mean", "noise"), neurons: int = 8) -> dict:
     ex = load_model("efficientnet-lite0")
     batches = image_batches(ex, photos, crops=12, seed=0)
     flat = torch.cat(batches)
     half = len(flat) // 2
     pats = fit_patterns(ex.model, flat[:half].split(16))
-    quality = estimator_quality(ex.model, flat[half:].split(16), pats, rows=3000, neurons=8)
+    quality = estimator_quality(ex.model, flat[half:].split(16), pats, rows=3000, neurons=neurons)
     curves = {}
     test = flat[half:half + n_images]
-    for fill in ("mean", "noise"):
+    for fill in fills:
         cs = image_degradation(ex.model, test, METHODS, pats, patch=9, steps=steps, fill=fill)
         curves[fill] = {c.method: c.aopc for c in cs}
     _print_eval(f"EfficientNet-Lite0 ({len(flat)} crops of {photos}; patterns fitted on half, "
@@ -124,7 +124,10 @@ def main() -> None:
     if "fashion" not in args.skip:
         results["fashion"] = fashion(16 if args.quick else 64, 20)
     if "efficientnet" not in args.skip and args.photos:
-        results["efficientnet"] = efficientnet(args.photos, 4 if args.quick else 12, 30 if args.quick else 50)
+        if args.quick:
+            results["efficientnet"] = efficientnet(args.photos, 4, 30, ("mean",), 4)
+        else:
+            results["efficientnet"] = efficientnet(args.photos, 12, 50)
     out = Path(__file__).parent / "out" / "explain.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
