@@ -329,53 +329,27 @@ def checkpoint_path(model_path: Path) -> Path:
 
 def save_checkpoint(path: Path, model: BiaxialModel, opt: torch.optim.Optimizer, epoch: int,
                     history: list[dict]) -> None:
-    from safetensors.torch import save_file
+    from artkit.music import checkpoint as ckpt
 
-    from artkit.core.files import atomic_path
-
-    tensors = {f"net.{k}": v.detach().cpu().contiguous() for k, v in model.net.state_dict().items()}
-    for pid, st in opt.state_dict()["state"].items():
-        for k, v in st.items():
-            v = (v if torch.is_tensor(v) else torch.tensor(float(v))).detach().cpu()
-            tensors[f"opt.{pid}.{k}"] = v.reshape(1).contiguous() if v.dim() == 0 else v.contiguous()
-    meta = {"model": "biaxial", "epoch": str(epoch), "config": json.dumps(asdict(model.net.config)),
-            "history": json.dumps(history), "info": json.dumps(model.info)}
-    with atomic_path(path, force=True) as tmp:
-        save_file(tensors, str(tmp), metadata=meta)
+    ckpt.write(path, model.net, opt, {
+        "model": "biaxial", "epoch": str(epoch), "config": json.dumps(asdict(model.net.config)),
+        "history": json.dumps(history), "info": json.dumps(model.info)})
 
 
 def load_checkpoint(path: Path, lr: float, device):
-    from safetensors import safe_open
+    from artkit.music import checkpoint as ckpt
 
-    if not path.is_file():
-        raise ArtkitError(f"no checkpoint '{path}' to resume from",
-                          "train without --resume first (checkpoints are written every epoch)")
-    tensors = {}
+    meta, tensors = ckpt.read(path)
+    if meta.get("model") != "biaxial":
+        raise ArtkitError(f"checkpoint '{path}' is not a biaxial model's",
+                          "resume with the --model it was trained with")
     try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata()
-            for k in f.keys():
-                tensors[k] = f.get_tensor(k)
-        if meta.get("model") != "biaxial":
-            raise ArtkitError(f"checkpoint '{path}' is not a biaxial model's",
-                              "resume with the --model it was trained with")
         net = BiaxialLSTM(BiaxialConfig(**json.loads(meta["config"])))
-        net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
-    except ArtkitError:
-        raise
+        net.load_state_dict(ckpt.net_state(tensors))
     except Exception as exc:
         raise ArtkitError(f"checkpoint '{path}' cannot be read: {type(exc).__name__}: {exc}") from None
     net.to(device)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    state: dict[int, dict] = {}
-    for k, v in tensors.items():
-        if k.startswith("opt."):
-            _, pid, name = k.split(".", 2)
-            state.setdefault(int(pid), {})[name] = v.reshape(()) if name == "step" else v.to(device)
-    if state:
-        sd = opt.state_dict()
-        sd["state"] = state
-        opt.load_state_dict(sd)
+    opt = ckpt.restore_optimizer(net, tensors, lr, device)
     model = BiaxialModel(net, json.loads(meta.get("info", "{}")))
     return model, opt, int(meta["epoch"]), json.loads(meta.get("history", "[]"))
 

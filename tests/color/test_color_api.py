@@ -14,15 +14,6 @@ from artkit.core.errors import ArtkitError
 from artkit.core.images import rgb_to_lab, rgb_to_yuv
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: these tiny tensors only lose time to thread hand-offs."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture
 def tiny_backbone(monkeypatch):
     """The exemplar method on a small random network (no pretrained weights needed)."""

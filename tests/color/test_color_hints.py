@@ -13,15 +13,6 @@ from artkit.core.errors import ArtkitError
 from artkit.core.images import rgb_to_yuv
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: these tiny tensors only lose time to thread hand-offs."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _scene(h=24, w=32):
     """Left half dark, right half bright, with a soft gradient: an RGB array in [0, 1]."""
     y = np.tile(np.linspace(0.2, 0.3, w), (h, 1))

@@ -16,15 +16,6 @@ from artkit.core.errors import ArtkitError
 TINY = ColorModelConfig(backbone="tiny", dim=8)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: these tiny tensors only lose time to thread hand-offs."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _photos(folder, n=3, size=48):
     """Synthetic colour 'photos': coloured blocks over a gradient."""
     folder.mkdir(parents=True, exist_ok=True)
