@@ -129,7 +129,6 @@ def train(sources: list[str], output: str | Path, *, model: str = "jazz", epochs
     Raises:
         ArtkitError: unknown model kind or size, no usable piece, output exists without ``force``.
     """
-    from artkit.core.files import check_output
     from artkit.core.runtime import make_generator
     from artkit.music.metrics import piece_features
 
@@ -143,16 +142,10 @@ def train(sources: list[str], output: str | Path, *, model: str = "jazz", epochs
         return TrainResult(bm, path, n, steps, skipped, history, seconds)
     if model != "jazz":
         raise ArtkitError(f"unknown model kind '{model}'", "artkit trains --model jazz or biaxial")
-    if size not in SIZES:
-        raise ArtkitError(f"unknown model size '{size}'", f"known: {', '.join(SIZES)}")
-    if epochs < 1:
-        raise ArtkitError("--epochs must be at least 1")
-    output = Path(output)
-    if output.suffix != ".safetensors":
-        output = output.with_name(output.name + ".safetensors")
-    if not resume:
-        check_output(output, force)
-        check_output(output.with_suffix(".json"), force)
+    from artkit.music.checkpoint import training_output
+
+    output = training_output(output, resume=resume, force=force, size=size, sizes=SIZES,
+                             epochs=epochs)
     t0 = time.perf_counter()
     pieces, skipped = load_pieces(list(sources), progress)
     if not pieces:

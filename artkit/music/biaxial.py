@@ -438,19 +438,11 @@ def train_biaxial(sources: list[str], output: str | Path, *, epochs: int = 20,
 
     Returns ``(model, output, pieces, steps, skipped, history, seconds)``.
     """
-    from artkit.core.files import check_output
     from artkit.core.runtime import make_generator
+    from artkit.music.checkpoint import training_output
 
-    if size not in SIZES:
-        raise ArtkitError(f"unknown model size '{size}'", f"known: {', '.join(SIZES)}")
-    if epochs < 1:
-        raise ArtkitError("--epochs must be at least 1")
-    output = Path(output)
-    if output.suffix != ".safetensors":
-        output = output.with_name(output.name + ".safetensors")
-    if not resume:
-        check_output(output, force)
-        check_output(output.with_suffix(".json"), force)
+    output = training_output(output, resume=resume, force=force, size=size, sizes=SIZES,
+                             epochs=epochs)
     t0 = time.perf_counter()
     rolls, names, feats, skipped = load_rolls([str(s) for s in sources], progress)
     if not rolls:

@@ -60,3 +60,26 @@ def restore_optimizer(net: torch.nn.Module, tensors: dict[str, torch.Tensor], lr
         sd["state"] = state
         opt.load_state_dict(sd)
     return opt
+
+
+def training_output(output, *, resume: bool, force: bool, size: str, sizes: dict,
+                    epochs: int) -> Path:
+    """Check a training run's options and output; returns the ``.safetensors`` path.
+
+    Raises:
+        ArtkitError: unknown size, no epochs, or an output (or its ``.json``) that exists
+            without ``force`` on a fresh run.
+    """
+    from artkit.core.files import check_output
+
+    if size not in sizes:
+        raise ArtkitError(f"unknown model size '{size}'", f"known: {', '.join(sizes)}")
+    if epochs < 1:
+        raise ArtkitError("--epochs must be at least 1")
+    output = Path(output)
+    if output.suffix != ".safetensors":
+        output = output.with_name(output.name + ".safetensors")
+    if not resume:
+        check_output(output, force)
+        check_output(output.with_suffix(".json"), force)
+    return output
