@@ -12,7 +12,6 @@ pitch's true bits; composing samples pitch by pitch, step by step.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -24,6 +23,7 @@ from torch.nn import functional as F
 
 from artkit.core.errors import ArtkitError
 from artkit.core.progress import ProgressCallback, report
+from artkit.music.training import run_epochs
 
 LOW, N_NOTES = 24, 78             # MIDI 24 (C1) … 101 (F7)
 STEPS_PER_QUARTER = 4
@@ -384,48 +384,23 @@ def _fit(model: BiaxialModel, rolls: list[torch.Tensor], *, epochs: int, start_e
     if len(train) < 1:
         raise ArtkitError("too little music to train on", "give at least two bars of notes")
     opt = opt or torch.optim.Adam(model.net.parameters(), lr=lr)
-    history = list(history or [])
-    best, best_epoch = None, len(history)
-    n_batches = math.ceil(len(train) / batch_size)
-    t_start = time.perf_counter()
-    for epoch in range(start_epoch, epochs):
-        t0 = time.perf_counter()
-        model.net.train()
-        perm = torch.randperm(len(train), generator=generator)
-        total = 0.0
-        for b in range(n_batches):
-            batch = train[perm[b * batch_size:(b + 1) * batch_size]].to(device)
-            lo, hi = active_range(batch)
-            loss = roll_loss(model.net(batch, pitches=(lo, hi)), batch[:, :, lo:hi])
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.net.parameters(), 1.0)
-            opt.step()
-            total += loss.item()
-            report(progress, "train", epoch * n_batches + b + 1, epochs * n_batches,
-                   f"epoch {epoch + 1}/{epochs}", loss=total / (b + 1))
-        model.net.eval()
-        vloss = float("nan")
-        if len(val):
-            with torch.inference_mode():
-                vl = [roll_loss(model.net(v.to(device)), v.to(device)).item() * len(v)
-                      for v in val.split(batch_size)]
-                vloss = sum(vl) / len(val)
-        history.append({"epoch": epoch + 1, "loss": round(total / n_batches, 4),
-                        "val_loss": round(vloss, 4), "seconds": round(time.perf_counter() - t0, 2)})
-        report(progress, "train", (epoch + 1) * n_batches, epochs * n_batches,
-               f"epoch {epoch + 1}/{epochs}", loss=total / n_batches, val_loss=vloss)
-        if len(val) and round(vloss, 4) <= min(h["val_loss"] for h in history):
-            best = {k: v.detach().clone() for k, v in model.net.state_dict().items()}
-            best_epoch = epoch + 1
-        if checkpoint is not None:
-            save_checkpoint(checkpoint, model, opt, epoch + 1, history)
-        if max_seconds is not None and time.perf_counter() - t_start > max_seconds:
-            break
-    if best is not None and best_epoch != len(history):
-        model.net.load_state_dict(best)
-    model.best_epoch = best_epoch if best is not None else len(history)
-    model.net.eval()
+
+    def batch_loss(idx: torch.Tensor) -> torch.Tensor:
+        batch = train[idx].to(device)
+        lo, hi = active_range(batch)
+        return roll_loss(model.net(batch, pitches=(lo, hi)), batch[:, :, lo:hi])
+
+    def val_loss() -> float:
+        vl = [roll_loss(model.net(v.to(device)), v.to(device)).item() * len(v)
+              for v in val.split(batch_size)]
+        return sum(vl) / len(val)
+
+    history, model.best_epoch = run_epochs(
+        model.net, opt, len(train), batch_size, batch_loss, val_loss if len(val) else None,
+        epochs=epochs, start_epoch=start_epoch, history=list(history or []),
+        generator=generator,
+        save=(lambda e, h: save_checkpoint(checkpoint, model, opt, e, h)) if checkpoint else None,
+        max_seconds=max_seconds, progress=progress)
     return history
 
 

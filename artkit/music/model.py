@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,8 +18,9 @@ import torch
 from torch import nn
 
 from artkit.core.errors import ArtkitError
-from artkit.core.progress import ProgressCallback, report
+from artkit.core.progress import ProgressCallback
 from artkit.music.grammar import BAR
+from artkit.music.training import run_epochs
 
 SIZES = {
     "default": dict(embed=64, hidden=128, layers=2, dropout=0.2),   # deepjazz's sizes
@@ -199,45 +199,18 @@ def _fit(model: JazzModel, pieces: list[list[int]], *, epochs: int, start_epoch:
                           f"give at least {2 * (cfg.seq_len + 1)} tokens (a few pieces)")
     train, val = train.to(device), val.to(device)
     opt = opt or torch.optim.Adam(model.net.parameters(), lr=lr)
-    history = list(history or [])
     loss_fn = nn.CrossEntropyLoss()
-    best, best_epoch = None, len(history)
-    n_batches = math.ceil(len(train) / batch_size)
-    for epoch in range(start_epoch, epochs):
-        t0 = time.perf_counter()
-        model.net.train()
-        order = torch.randperm(len(train), generator=generator)
-        total = 0.0
-        for b in range(n_batches):
-            batch = train[order[b * batch_size:(b + 1) * batch_size]]
-            logits, _ = model.net(batch[:, :-1])
-            loss = loss_fn(logits.reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1))
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.net.parameters(), 1.0)
-            opt.step()
-            total += loss.item()
-            report(progress, "train", epoch * n_batches + b + 1, epochs * n_batches,
-                   f"epoch {epoch + 1}/{epochs}", loss=total / (b + 1))
-        model.net.eval()
-        vloss = float("nan")
-        if len(val):
-            with torch.inference_mode():
-                logits, _ = model.net(val[:, :-1])
-                vloss = loss_fn(logits.reshape(-1, logits.shape[-1]), val[:, 1:].reshape(-1)).item()
-        history.append({"epoch": epoch + 1, "loss": round(total / n_batches, 4),
-                        "val_loss": round(vloss, 4), "seconds": round(time.perf_counter() - t0, 2)})
-        report(progress, "train", (epoch + 1) * n_batches, epochs * n_batches,
-               f"epoch {epoch + 1}/{epochs}", loss=total / n_batches, val_loss=vloss)
-        if len(val) and round(vloss, 4) <= min(h["val_loss"] for h in history):
-            best = {k: v.detach().clone() for k, v in model.net.state_dict().items()}
-            best_epoch = epoch + 1
-        if checkpoint is not None:
-            save_checkpoint(checkpoint, model, opt, epoch + 1, history)
-    if best is not None and best_epoch != len(history):
-        model.net.load_state_dict(best)
-    model.best_epoch = best_epoch
-    model.net.eval()
+
+    def seq_loss(rows: torch.Tensor) -> torch.Tensor:
+        logits, _ = model.net(rows[:, :-1])
+        return loss_fn(logits.reshape(-1, logits.shape[-1]), rows[:, 1:].reshape(-1))
+
+    history, model.best_epoch = run_epochs(
+        model.net, opt, len(train), batch_size, lambda idx: seq_loss(train[idx]),
+        (lambda: seq_loss(val).item()) if len(val) else None, epochs=epochs,
+        start_epoch=start_epoch, history=list(history or []), generator=generator,
+        save=(lambda e, h: save_checkpoint(checkpoint, model, opt, e, h)) if checkpoint else None,
+        progress=progress)
     return history
 
 
