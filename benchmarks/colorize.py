@@ -19,7 +19,7 @@ is shared, and timings scale with it.
 
 Usage:
     python benchmarks/colorize.py [--repeats 3] [--max-side 384] [--skip-quality]
-        [--skip-speed] [--gallery gallery/color]
+        [--skip-speed] [--gallery gallery/color] [--extra MORE_HELD_OUT_DIR]
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def _table(title: str, rows: dict) -> None:
               f"{r['colourfulness_ratio']:10.3f}")
 
 
-def bench_quality(max_side: int) -> None:
+def bench_quality(max_side: int, extra_dirs: list[Path] | None = None) -> None:
     import skimage.data
     from PIL import Image
 
@@ -145,6 +145,9 @@ def bench_quality(max_side: int) -> None:
         extra = sorted(SHARED.glob("*.jpg")) if SHARED.is_dir() else []
         for p in extra:
             shutil.copy(p, folder / p.name)
+        base_names = sorted(p.name for p in folder.iterdir())
+        more = [p for d in extra_dirs or [] for p in sorted(Path(d).iterdir())
+                if p.suffix.lower() in (".jpg", ".jpeg", ".png")]
         names = sorted(p.name for p in folder.iterdir())
         print(f"\nheld-out photos ({len(names)}): {', '.join(names)}; long side ≤ {max_side}")
         res = evaluate(folder, "model", max_side=max_side)
@@ -164,6 +167,14 @@ def bench_quality(max_side: int) -> None:
         m, g, c = base["model"], base["gray"], base["mean chroma"]
         print(f"\nmodel vs gray: AuC ×{m['auc'] / g['auc']:.3f}; vs mean chroma: "
               f"×{m['auc'] / c['auc']:.3f}; colourfulness ratio {m['colourfulness_ratio']:.2f}")
+        if more:
+            for p in more:
+                shutil.copy(p, folder / p.name)
+            res = evaluate(folder, "model", max_side=max_side)
+            _table(f"model on all {len(base_names) + len(more)} held-out images (the "
+                   f"{len(base_names)} above + {', '.join(p.name for p in more)})", res.rows)
+            m, g = res.rows["model"], res.rows["gray"]
+            print(f"model vs gray: AuC ×{m['auc'] / g['auc']:.3f}")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -241,6 +252,10 @@ def main() -> None:
     ap.add_argument("--skip-quality", action="store_true")
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--gallery", type=Path, help="Also write before/after pictures here.")
+    ap.add_argument("--extra", type=Path, action="append", default=[],
+                    help="A folder of more held-out photos for the model's quality table "
+                         "(e.g. the shipped model's other held-out photos: scikit-learn's "
+                         "flower.jpg, mate-backgrounds' GreenMeadow.jpg and LadyBird.jpg).")
     args = ap.parse_args()
     if args.gallery is not None:
         make_gallery(args.gallery)
@@ -250,7 +265,7 @@ def main() -> None:
     if not args.skip_speed:
         bench_speed(args.repeats)
     if not args.skip_quality:
-        bench_quality(args.max_side)
+        bench_quality(args.max_side, args.extra)
 
 
 if __name__ == "__main__":
