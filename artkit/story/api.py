@@ -34,6 +34,7 @@ from artkit.story.corpus import StyleCorpus, load_style
 from artkit.story.facts import Facts, extract
 
 MIN_LENGTH, MAX_LENGTH = 20, 1000
+STYLE_STRENGTH = 1.0
 EXEMPLAR_WORDS = 60  # longer passages crowd a small writer's prompt
 
 
@@ -150,6 +151,35 @@ class Storyteller:
         self.corpus_limit = corpus_limit or MAX_CORPUS
         self.load_seconds = time.perf_counter() - t0
         self._styles: dict[str, tuple[StyleCorpus, list[str], torch.Tensor]] = {}
+        self._counts: dict[str, torch.Tensor] = {}
+
+    def token_counts(self, style: str | os.PathLike) -> torch.Tensor:
+        """(V,) the writer's token counts over a style's (sampled) passages (computed once)."""
+        key = str(style)
+        if key not in self._counts:
+            self._counts[key] = self.writer.token_counts(self.style(key)[1])
+        return self._counts[key]
+
+    def style_bias(self, style: str | os.PathLike, strength: float) -> torch.Tensor | None:
+        """The writer's logit bias towards ``style`` against the built-in styles (the ones
+        available here: romance needs its data set), or None at strength 0."""
+        from artkit.story.corpus import BUILTIN_STYLES
+
+        if strength <= 0:
+            return None
+        others = []
+        for name in BUILTIN_STYLES:
+            if name == str(style):
+                continue
+            try:
+                others.append(self.token_counts(name))
+            except ArtkitError:  # e.g. the romance corpus not fetched: compare with the rest
+                continue
+        keep = [i for i in (self.writer.tokenizer.eos_token_id, self.writer.tokenizer.pad_token_id)
+                if i is not None]
+        return W.style_bias(self.token_counts(style), others, strength,
+                            keep=torch.tensor(keep, dtype=torch.long),
+                            eligible=self.writer.word_tokens())
 
     def style(self, style: str | os.PathLike,
               progress: ProgressCallback | None = None) -> tuple[StyleCorpus, list[str], torch.Tensor]:
@@ -175,7 +205,8 @@ class Storyteller:
     def tell(self, image: str | os.PathLike | Image.Image, style: str | os.PathLike = "romance", *,
              length: int = 200, temperature: float = 0.7, seed: int = 0, exemplars: int = 3,
              use_facts: bool = True, use_exemplars: bool = True, retries: int = 2,
-             opening: bool = True, progress: ProgressCallback | None = None) -> Story:
+             opening: bool = True, style_strength: float = STYLE_STRENGTH,
+             progress: ProgressCallback | None = None) -> Story:
         """Write one story about ``image``.
 
         Args:
@@ -186,10 +217,15 @@ class Storyteller:
             seed: the seed of the first draft; retry ``i`` uses ``seed + i``.
             exemplars: how many style passages the writer sees.
             use_facts: give the writer the facts (off: a baseline).
-            use_exemplars: give the writer the style passages (off: a baseline).
+            use_exemplars: use the style corpus: its passages, its opening and its vocabulary
+                bias (off: a baseline in which the writer is told the style only by name).
             retries: extra drafts when one is degenerate or misses the facts.
-            opening: start the story with the photo's subject and colour ("The grey cat"), the
-                writer continuing from there (with the facts only; off: the writer starts freely).
+            opening: start the story in the style's voice with the photo's subject and colour in
+                it (noir: "I first saw the grey cat on a wet Tuesday night ..."; a style file:
+                "The grey cat"), the writer continuing from there (with the facts only; off: the
+                writer starts freely).
+            style_strength: how hard the writer is pushed towards the style's vocabulary
+                (a logit bias, see :func:`artkit.story.writer.style_bias`; 0 = off).
             progress: receives progress events.
 
         Raises:
@@ -228,17 +264,23 @@ class Storyteller:
         subject_words, colour_words = facts.grounding_words()
         subject = facts.subject.noun
         colour = facts.colours[0].name if facts.colours else None
-        start = (f"The {colour.split()[-1]} {subject}" if colour else f"The {subject}"
-                 ) if (opening and use_facts) else ""
+        thing = f"{colour.split()[-1]} {subject}" if colour else subject
+        voice = corpus.name if (use_exemplars and str(style) == corpus.name) else ""
+        start = W.opening(voice, thing, seed) if (opening and use_facts) else ""
         prompt = self.writer.prompt(corpus.name, int(length),
                                     facts.captions if use_facts else None, chosen or None,
                                     subject if use_facts else None, colour if use_facts else None,
                                     start)
         t = time.perf_counter()
+        bias = self.style_bias(style, float(style_strength)) if use_exemplars else None
+        timings["bias"] = time.perf_counter() - t
+        t = time.perf_counter()
         drafts: list[W.Draft] = []
         for attempt in range(max(0, retries) + 1):
             s = int(seed) + attempt
-            raw = start + self.writer.generate(prompt, int(length), temperature, s)
+            raw = start + self.writer.generate(prompt, max(8, int(length) - len(start.split())),
+                                                       temperature, s,
+                                                       bias=bias)
             text, _ = W.clean_story(raw, int(length * 1.2))
             words = len(text.split())
             grounded = W.mentions(text, subject_words) and W.mentions(text, colour_words)

@@ -80,7 +80,8 @@ def tell_cmd(
     format_: Annotated[Optional[Format], typer.Option("--format", "-f", help="md (title, photo, story), json or txt (default: from the -o suffix, else md).")] = None,
     exemplars: Annotated[int, typer.Option(help="Style passages shown to the writer.")] = 3,
     retries: Annotated[int, typer.Option(help="Extra drafts when one is degenerate or misses the photo.")] = 2,
-    opening: Annotated[bool, typer.Option("--opening/--free-opening", help="Start the story with the photo's subject and colour (\"The grey cat ...\"), or let the writer start freely.")] = True,
+    opening: Annotated[bool, typer.Option("--opening/--free-opening", help="Start the story in the style's voice with the photo's subject and colour in it (noir: \"I first saw the grey cat on a wet Tuesday night ...\"), or let the writer start freely.")] = True,
+    style_strength: Annotated[float, typer.Option(help="How hard decoding leans towards the style corpus' own words (a logit bias; 0 = off, 1 default, 2 strong but less fluent).", min=0.0, max=5.0)] = 1.0,
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
@@ -121,14 +122,14 @@ def tell_cmd(
         teller = Storyteller(writer, captioner, device, progress=bars)
         stories = [teller.tell(im, style, length=length, temperature=temperature,
                                seed=seed if seed is not None else 0, exemplars=exemplars,
-                               retries=retries, opening=opening, progress=bars) for im in images]
+                               retries=retries, opening=opening, style_strength=style_strength,
+                               progress=bars) for im in images]
     for s, p in zip(stories, photos):
         s.photo = str(p)
         s.timings["load"] = round(teller.load_seconds, 3)
     params = dict(photos=photos, style=style, length=length, temperature=temperature,
                   writer=writer, captioner=captioner, exemplars=exemplars, retries=retries,
-                  opening=opening,
-                  format=fmt.value)
+                  opening=opening, style_strength=style_strength, format=fmt.value)
     manifest = build_manifest("artkit story", params, seed=seed, device=str(teller.device),
                               weights=loaded_weights(), wall_time=time.perf_counter() - t0)
     text = _render(stories, photos, output, fmt, manifest)
@@ -172,7 +173,7 @@ def evaluate_cmd(
     length: LengthOpt = 120,
     temperature: TempOpt = 0.7,
     limit: Annotated[Optional[int], typer.Option(help="Use at most this many photos.")] = None,
-    conditions: Annotated[str, typer.Option(help="Comma-separated: full, no_facts (baseline), no_exemplars (baseline), free_opening (ablation: the first words not seeded).")] = "full,no_facts,no_exemplars",
+    conditions: Annotated[str, typer.Option(help="Comma-separated: full, no_facts (baseline), no_exemplars (baseline: no style passages, no style opening, no style bias), free_opening and no_bias (ablations).")] = "full,no_facts,no_exemplars",
     retries: Annotated[int, typer.Option(help="Extra drafts, as in `artkit story`.")] = 2,
     writer: WriterOpt = "smollm2-135m",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report (every story and the figures) as JSON.")] = None,
@@ -184,8 +185,9 @@ def evaluate_cmd(
     """Measure stories over PHOTOS_DIR x styles: grounding, style accuracy, fluency, vs baselines.
 
     \b
-    Baselines: the same writer without the photo's facts (no_facts) and without the style
-    passages (no_exemplars).
+    Baselines: the same writer without the photo's facts (no_facts), and told the style only
+    by name (no_exemplars: no passages, no style opening, no style bias). Ablations:
+    free_opening (the writer starts freely), no_bias (no style bias in decoding).
     \b
     Example:
       artkit story evaluate photos/ --styles romance,noir,scifi --length 100 -o eval.json

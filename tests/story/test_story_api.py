@@ -7,6 +7,7 @@ import torch
 
 from artkit.core.errors import ArtkitError
 from artkit.story import embed
+from artkit.story import writer as W
 from artkit.story.api import Story
 
 
@@ -19,8 +20,10 @@ def test_tell_returns_a_complete_story(teller, photo):
     assert story.captions == story.facts.captions and story.captions[0].startswith("A photo of")
     assert story.words == len(story.text.split()) <= 30
     assert story.repeated == 0  # repeated sentences are dropped in clean-up
-    opening = f"The {story.facts.colours[0].name.split()[-1]} {story.facts.subject.noun}"
-    assert story.text.startswith(opening) and story.prompt.endswith(opening)
+    thing = f"{story.facts.colours[0].name.split()[-1]} {story.facts.subject.noun}"
+    opening = W.opening("noir", thing, 3)  # the noir voice's first words, with the photo in them
+    assert thing in opening and story.prompt.endswith(opening)
+    assert story.text.startswith(opening.split(".")[0])
     assert 1 <= story.attempts <= 2
     assert {"facts", "style", "write", "title"} <= set(story.timings)
     for ex in story.exemplars:

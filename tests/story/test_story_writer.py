@@ -33,6 +33,14 @@ def test_mentions_whole_words_and_plurals():
     assert W.mentions("the big cat", ["big cat"])
 
 
+def test_clean_title():
+    assert W.clean_title("The Starboard: The Starboard: The Starboard: The Star") == "The Starboard"
+    assert W.clean_title("The rocket's official title is \"The Charcoal Rocket\"") == \
+        "The Charcoal Rocket"
+    assert W.clean_title("**The Grey Cat.**") == "The Grey Cat"
+    assert W.clean_title("The Cat: A Night in Town") == "The Cat: A Night in Town"
+
+
 def test_fallback_title():
     assert W.fallback_title("cat", "dark grey", "noir") == "The Case of the Grey Cat"
     assert W.fallback_title(None, None, "scifi") == "Signal"
@@ -83,3 +91,110 @@ def test_bad_writer_folders(tmp_path, tiny_models):
               intermediate_size=8).save_pretrained(tmp_path / "vit")
     with pytest.raises(ArtkitError, match="'vit' model, not a causal language model"):
         W.Writer(tmp_path / "vit")
+
+
+def test_decoding_never_repeats_a_4gram_and_follows_the_bias(tiny_models):
+    import torch
+
+    w = W.Writer(tiny_models["writer"])
+    p = w.prompt("noir", 40, ["A photo of a cat."], None, "cat", "grey")
+    ids = w.tokenizer(p, add_special_tokens=False)["input_ids"]
+    text = w.generate(p, 40, 1.0, seed=0)
+    seq = ids + w.tokenizer(text, add_special_tokens=False)["input_ids"]
+    grams = [tuple(seq[i:i + 4]) for i in range(len(ids) - 3, len(seq) - 3)]
+    assert len(grams) == len(set(grams))  # no generated 4-gram repeats one seen before it
+    # a huge bias on one token makes it the choice wherever it is allowed
+    target = w.tokenizer(" cat", add_special_tokens=False)["input_ids"][-1]
+    bias = torch.zeros(w.vocab)
+    bias[target] = 100.0
+    out = w.tokenizer(w.generate(p, 10, 0.7, seed=0, bias=bias),
+                      add_special_tokens=False)["input_ids"]
+    assert out.count(target) >= len(out) // 2
+
+
+def test_low_precision_weights_serve_single_tokens_only(tiny_models):
+    """The fallback for causal LMs other than plain Llamas: bfloat16 weights for one token."""
+    import copy
+
+    import torch
+
+    w = W.Writer(tiny_models["writer"], dtype="float32")
+    model = copy.deepcopy(w.model)
+    W._add_low_precision_weights(model, torch.bfloat16)
+    lin = next(m for m in model.modules() if isinstance(m, torch.nn.Linear))
+    assert lin.weight.dtype == torch.float32 and lin.weight_lp.dtype == torch.bfloat16
+    many = torch.randn(1, 9, lin.in_features)
+    exact = torch.nn.functional.linear(many, lin.weight, lin.bias)
+    assert torch.equal(lin(many), exact)  # a prompt: float32 weights, bit for bit
+    one = many[:, :1]
+    approx = lin(one)
+    assert approx.dtype == torch.float32 and not torch.equal(approx, exact[:, :1])
+    assert torch.allclose(approx, exact[:, :1], atol=0.05, rtol=0.05)
+    assert not hasattr(next(m for m in w.model.modules() if isinstance(m, torch.nn.Linear)),
+                       "weight_lp")
+    with pytest.raises(ArtkitError, match="unknown writer dtype"):
+        W.Writer(tiny_models["writer"], dtype="int4")
+
+
+def test_style_bias_boosts_only_the_styles_own_frequent_tokens():
+    import torch
+
+    style = torch.tensor([50.0, 50.0, 30.0, 1.0, 0.0, 20.0])
+    other = torch.tensor([50.0, 50.0, 0.0, 0.0, 40.0, 20.0])
+    b = W.style_bias(style, [other], 1.0, prior=10.0, keep=torch.tensor([5]))
+    assert b[2] > 0.5  # the style's own word
+    assert b[3] == 0  # seen once: chance
+    assert b[4] == 0  # the other style's word is not forbidden, only not boosted
+    assert b[5] == 0  # kept (e.g. end of text)
+    assert torch.all(b >= 0) and float(b.max()) <= 4.0
+    assert torch.allclose(W.style_bias(style, [other], 2.0, prior=10.0), 2 * W.style_bias(
+        style, [other], 1.0, prior=10.0))
+    assert W.style_bias(style, [style], 1.0).abs().max() < 1e-5  # alone: no contrast, no bias
+    words = torch.tensor([True, True, False, True, True, True])
+    assert W.style_bias(style, [other], 1.0, prior=10.0, eligible=words)[2] == 0
+
+
+def test_word_tokens_hold_letters(tiny_models):
+    w = W.Writer(tiny_models["writer"])
+    words = w.word_tokens()
+    assert words.shape == (w.vocab,) and words.any() and not words.all()
+    for i in range(w.vocab):
+        text = w.tokenizer.decode([i])
+        assert bool(words[i]) == any(c.isalpha() for c in text)
+
+
+def test_openings_start_in_the_voice_with_the_photo_in_them():
+    for style in ("romance", "fairytale", "noir", "scifi", "adventure"):
+        for seed in (0, 1):
+            assert "grey cat" in W.opening(style, "grey cat", seed)
+        assert W.opening(style, "x", 0) != W.opening(style, "x", 1)
+    assert W.opening("gothic", "grey cat", 0) == "The grey cat"
+    assert W.opening("noir", "grey cat", 0).startswith("I ")
+
+
+def test_fast_llama_step_matches_the_model(tiny_models):
+    import torch
+
+    from artkit.story import fastllama
+    from artkit.story.writer import _cache_of, _forward
+
+    w = W.Writer(tiny_models["writer"], dtype="float32")
+    assert fastllama.supports(w.model) and w.stepper is None  # float32: the model's own modules
+    step = fastllama.LlamaStepper(w.model, torch.float32)
+    tokens = [5, 9, 13, 2, 7, 11, 4]
+    out = _forward(w.model, torch.tensor([tokens[:3]]), None)
+    assert step.start(_cache_of(out), 3, len(tokens))
+    ref = w.model(input_ids=torch.tensor([tokens])).logits[0].float()  # (T, V)
+    for i, tok in enumerate(tokens[3:]):
+        assert torch.allclose(step.step(tok), ref[3 + i], atol=1e-4)
+    with pytest.raises(RuntimeError, match="full"):
+        step.step(1)
+    assert step.check(w.model, tokens)
+    fast = W.Writer(tiny_models["writer"])  # bfloat16: the fast step, checked against the model
+    assert fast.stepper is not None
+    p = fast.prompt("noir", 20, ["A photo of a cat."], None, "cat", "grey")
+    assert fast.generate(p, 20, 0.7, seed=4) == fast.generate(p, 20, 0.7, seed=4)
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    gpt2 = GPT2LMHeadModel(GPT2Config(vocab_size=50, n_embd=16, n_layer=1, n_head=2))
+    assert not fastllama.supports(gpt2)
