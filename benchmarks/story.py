@@ -6,7 +6,7 @@
 * Quality: ``artkit story evaluate`` over offline photos (scikit-image, scikit-learn,
   matplotlib samples) x ``--styles`` in the conditions: full; ``no_facts`` (the same writer
   told only the style); ``no_exemplars`` (facts, the style named but no passages, no style
-  opening, no bias); the ablations ``free_opening`` and ``no_bias``. Prints grounding, style
+  opening, no bias); the ablations ``free_opening`` and ``bias``. Prints grounding, style
   accuracy, distinct-2, repeated sentences and length, the full pipeline against both
   baselines, and two of the stories.
 
@@ -87,7 +87,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--photos", default="chelsea,coffee,rocket")
     ap.add_argument("--styles", default="romance,fairytale,noir,scifi,adventure")
-    ap.add_argument("--conditions", default="full,no_facts,no_exemplars,free_opening,no_bias")
+    ap.add_argument("--conditions", default="full,no_facts,no_exemplars,free_opening,bias")
     ap.add_argument("--length", type=int, default=80, help="words per story in the evaluation")
     ap.add_argument("--speed-length", type=int, default=200)
     ap.add_argument("--retries", type=int, default=2)

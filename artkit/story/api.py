@@ -34,7 +34,9 @@ from artkit.story.corpus import StyleCorpus, load_style
 from artkit.story.facts import Facts, extract
 
 MIN_LENGTH, MAX_LENGTH = 20, 1000
-STYLE_STRENGTH = 1.0
+# Off by default: over 40 stories (two runs, 5 styles) the bias scored style accuracy 0.93 and
+# 0.96 against 1.00 and 1.00 without it; the style's opening and passages carry the style.
+STYLE_STRENGTH = 0.0
 EXEMPLAR_WORDS = 60  # longer passages crowd a small writer's prompt
 
 

@@ -81,7 +81,7 @@ def tell_cmd(
     exemplars: Annotated[int, typer.Option(help="Style passages shown to the writer.")] = 3,
     retries: Annotated[int, typer.Option(help="Extra drafts when one is degenerate or misses the photo.")] = 2,
     opening: Annotated[bool, typer.Option("--opening/--free-opening", help="Start the story in the style's voice with the photo's subject and colour in it (noir: \"I first saw the grey cat on a wet Tuesday night ...\"), or let the writer start freely.")] = True,
-    style_strength: Annotated[float, typer.Option(help="How hard decoding leans towards the style corpus' own words (a logit bias; 0 = off, 1 default, 2 strong but less fluent).", min=0.0, max=5.0)] = 1.0,
+    style_strength: Annotated[float, typer.Option(help="How hard decoding leans towards the style corpus' own words (a logit bias; 0 = off, the default: it measured no better; 1 = more of the style's vocabulary).", min=0.0, max=5.0)] = 0.0,
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
@@ -173,7 +173,7 @@ def evaluate_cmd(
     length: LengthOpt = 120,
     temperature: TempOpt = 0.7,
     limit: Annotated[Optional[int], typer.Option(help="Use at most this many photos.")] = None,
-    conditions: Annotated[str, typer.Option(help="Comma-separated: full, no_facts (baseline), no_exemplars (baseline: no style passages, no style opening, no style bias), free_opening and no_bias (ablations).")] = "full,no_facts,no_exemplars",
+    conditions: Annotated[str, typer.Option(help="Comma-separated: full, no_facts (baseline), no_exemplars (baseline: no style passages, no style opening, no style bias), free_opening and bias (ablations: the writer starts freely; the vocabulary bias at strength 1).")] = "full,no_facts,no_exemplars",
     retries: Annotated[int, typer.Option(help="Extra drafts, as in `artkit story`.")] = 2,
     writer: WriterOpt = "smollm2-135m",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report (every story and the figures) as JSON.")] = None,
@@ -187,7 +187,7 @@ def evaluate_cmd(
     \b
     Baselines: the same writer without the photo's facts (no_facts), and told the style only
     by name (no_exemplars: no passages, no style opening, no style bias). Ablations:
-    free_opening (the writer starts freely), no_bias (no style bias in decoding).
+    free_opening (the writer starts freely), bias (the vocabulary bias at strength 1).
     \b
     Example:
       artkit story evaluate photos/ --styles romance,noir,scifi --length 100 -o eval.json

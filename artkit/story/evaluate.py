@@ -1,10 +1,10 @@
 """Measure stories: grounding, style accuracy, fluency, against two baselines.
 
-Over N photos x styles, each in three conditions — ``full`` (facts, style passages, the style's
-opening and vocabulary bias), ``no_facts`` (the same writer told only the style) and
+Over N photos x styles, each in three conditions — ``full`` (facts, style passages and the style's
+opening), ``no_facts`` (the same writer told only the style) and
 ``no_exemplars`` (facts; the style named but no passages, no style opening, no bias);
-``free_opening`` (the writer starts freely) and ``no_bias`` (no vocabulary bias) are optional
-ablations:
+``free_opening`` (the writer starts freely) and ``bias`` (decoding with the vocabulary bias at
+strength 1) are optional ablations:
 
 * grounding: the fraction of stories naming the photo's top label (its plain noun, the label or
   a hypernym) and one of its three dominant colours;
@@ -32,7 +32,7 @@ CONDITIONS: dict[str, dict[str, bool]] = {
     "no_facts": {"use_facts": False},          # baseline: the writer is told only the style
     "no_exemplars": {"use_exemplars": False},  # baseline: no passages, style opening or bias
     "free_opening": {"opening": False},        # ablation: the story's first words are not seeded
-    "no_bias": {"style_strength": 0.0},        # ablation: passages, but no vocabulary bias
+    "bias": {"style_strength": 1.0},           # ablation: the vocabulary bias at strength 1
 }
 DEFAULT_CONDITIONS = ["full", "no_facts", "no_exemplars"]
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
