@@ -14,12 +14,18 @@ is present, its JPEGs (paintings and a photo) — made gray, coloured, and compa
 originals: AuC of the per-pixel ab error over thresholds 0–150, class-rebalanced AuC, PSNR and
 the colourfulness ratio, for the method and for the two baselines (gray; gray + the training
 set's mean chroma) computed in the same run. The model is also measured at several render sizes
-(the default render size is the one chosen here). The load average is printed too: the machine
+(the default render size is the one chosen here).
+
+Explanations (``--explain``): the time of one explanation (a 512×512 photo, every colour region)
+and the degradation test of :func:`artkit.color.explain.colour_degradation` on the held-out
+photos: each region's 16×16 squares are flattened to the photo's mean gray in the order each
+method ranks them, and the AOPC is the mean drop of the region's shown chroma along its hue (ab
+units) over the first 24 squares; ``random`` order is the baseline. The load average is printed too: the machine
 is shared, and timings scale with it.
 
 Usage:
     python benchmarks/colorize.py [--repeats 3] [--max-side 384] [--skip-quality]
-        [--skip-speed] [--gallery gallery/color] [--extra MORE_HELD_OUT_DIR]
+        [--skip-speed] [--skip-explain] [--gallery gallery/color] [--extra MORE_HELD_OUT_DIR]
 """
 
 from __future__ import annotations
@@ -210,6 +216,35 @@ def _stack(strips):
     return out
 
 
+def _held_out(extra_dirs: list[Path] | None) -> list[tuple[str, torch.Tensor]]:
+    """The held-out photos of the quality table, as (name, (1, 3, H, W)) at most 512 px."""
+    from artkit.color.api import as_rgb_tensor
+    from artkit.color.inputs import list_images
+
+    out = [(n, _photo(n)) for n in ("astronaut", "coffee")]
+    files = sorted(SHARED.glob("*.jpg")) if SHARED.is_dir() else []
+    files += list_images(extra_dirs) if extra_dirs else []
+    out += [(f.stem, as_rgb_tensor(f, max_side=512)) for f in files]
+    return out
+
+
+def bench_explain(repeats: int, extra_dirs: list[Path] | None = None) -> None:
+    from artkit.color.explain import colour_degradation, explain_colors
+
+    photo = _square(_photo("astronaut"))
+    t = _median_time(lambda: explain_colors(photo), repeats)
+    print(f"\nexplain (lrp_epsilon, the default; every region), 512×512: {_fmt(t)}")
+    photos = _held_out(extra_dirs)
+    methods = ("lrp_epsilon", "input_x_gradient", "patternattribution", "patternnet", "gradient")
+    t0 = time.perf_counter()
+    res = colour_degradation([p for _, p in photos], methods)
+    print(f"colour degradation on {len(photos)} held-out photos "
+          f"({time.perf_counter() - t0:.0f} s): AOPC in ab units, larger is better")
+    for r in sorted(res, key=lambda r: -r.aopc):
+        print(f"{r.method:>22} AOPC {r.aopc:6.2f}   chroma after 0/8/16/24 squares: "
+              + " ".join(f"{r.curve[i]:5.1f}" for i in (0, 8, 16, 24) if i < len(r.curve)))
+
+
 def make_gallery(folder: Path) -> None:
     """Before/after pictures: model (held-out photos), hints, exemplar."""
     from artkit.color import colorize
@@ -242,6 +277,9 @@ def make_gallery(folder: Path) -> None:
     res = colorize(gray(target), "exemplar", reference=ref)
     _strip([gray(target), ref, res.image, target], height=200).save(folder / "exemplar.jpg",
                                                                    quality=88)
+    from artkit.color.explain import explain_colors
+
+    explain_colors(_photo("coffee")).picture().save(folder / "explain.png")
     print(f"gallery written to {folder}")
 
 
@@ -251,6 +289,7 @@ def main() -> None:
     ap.add_argument("--max-side", type=int, default=384)
     ap.add_argument("--skip-quality", action="store_true")
     ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--skip-explain", action="store_true")
     ap.add_argument("--gallery", type=Path, help="Also write before/after pictures here.")
     ap.add_argument("--extra", type=Path, action="append", default=[],
                     help="A folder of more held-out photos for the model's quality table "
@@ -266,6 +305,8 @@ def main() -> None:
         bench_speed(args.repeats)
     if not args.skip_quality:
         bench_quality(args.max_side, args.extra)
+    if not args.skip_explain:
+        bench_explain(args.repeats, args.extra)
 
 
 if __name__ == "__main__":

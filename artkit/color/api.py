@@ -38,6 +38,13 @@ DEFAULT_RENDER_SIZE = {"model": 256, "exemplar": 256, "hints": 512}
 # Measured on 8 held-out images: AuC 0.786 → 0.809, rebalanced AuC 0.743 → 0.746, colourfulness
 # ratio 1.01 → 0.82 (0 keeps the raw prediction).
 CAST_REMOVAL = 0.5
+# Scale of the model's chroma after the cast removal. Chosen on a validation set of 77 photos and
+# paintings the model neither trained on nor is tested on (Debian's opencv-doc, palapeli-data,
+# plasma-workspace-wallpapers, wesnoth data and scipy's face): plain AuC 0.8627 at 1.0, 0.8654 at
+# 0.9, 0.8687 at 0.75, 0.8711 at 0.6 against gray's 0.8660; rebalanced AuC 0.644 / 0.644 / 0.642
+# / 0.639 (gray 0.616); colourfulness ratio 1.01 / 0.91 / 0.76 / 0.61. 0.75 is the most colourful
+# setting that beats the gray image on plain AuC there.
+SATURATION = 0.75
 COLOUR_THRESHOLD = 4.0  # mean |ab| above which an input counts as a colour photo
 MAX_PIXELS = 8192 * 8192
 
@@ -187,12 +194,13 @@ def get_model(path: str | Path | None = None, device: torch.device | str = "cpu"
 
 
 def _model_chroma(L: torch.Tensor, size: tuple[int, int], model_path, device,
-                  cast_removal: float = CAST_REMOVAL) -> tuple[torch.Tensor, dict]:
+                  cast_removal: float = CAST_REMOVAL, saturation: float = SATURATION
+                  ) -> tuple[torch.Tensor, dict]:
     model, extra = get_model(model_path, device)
     Ls = resize(L, size).to(device)
     with torch.inference_mode():
         ab = model(Ls)  # (1, 2, h/4, w/4)
-    ab = ab - cast_removal * ab.mean(dim=(2, 3), keepdim=True)
+    ab = (ab - cast_removal * ab.mean(dim=(2, 3), keepdim=True)) * saturation
     ab = F.interpolate(ab, size=size, mode="bilinear", align_corners=False)
     return ab.cpu(), {"model": str(model_path or "default"), "backbone": model.config.backbone,
                       "loss": model.config.loss}
@@ -261,6 +269,7 @@ def colorize(image: ImageLike, method: str = "auto", *, hints: ImageLike | None 
              reference: ImageLike | Sequence[ImageLike] | None = None,
              model: str | Path | None = None, render_size: int | None = None,
              keep_color_input: bool = False, cast_removal: float = CAST_REMOVAL,
+             saturation: float = SATURATION,
              device: str | torch.device = "cpu",
              progress: ProgressCallback | None = None) -> ColorizeResult:
     """Colour a photo.
@@ -277,6 +286,8 @@ def colorize(image: ImageLike, method: str = "auto", *, hints: ImageLike | None 
         keep_color_input: pass colour inputs through unchanged.
         cast_removal: model method: share of the predicted image-mean chroma removed (gray
             world), against a uniform warm cast; 0 keeps the raw prediction.
+        saturation: model method: scale of the predicted chroma (1 keeps it; the default 0.75
+            was chosen on validation photos, see :data:`SATURATION`).
         device: where the networks run.
         progress: progress callback.
 
@@ -314,7 +325,9 @@ def colorize(image: ImageLike, method: str = "auto", *, hints: ImageLike | None 
         if method == "model":
             if not 0 <= cast_removal <= 1:
                 raise ArtkitError(f"cast removal must be in [0, 1], got {cast_removal}")
-            ab, details = _model_chroma(L, size, model, dev, cast_removal)
+            if not 0 <= saturation <= 2:
+                raise ArtkitError(f"saturation must be in [0, 2], got {saturation}")
+            ab, details = _model_chroma(L, size, model, dev, cast_removal, saturation)
         else:
             from artkit.color.exemplar import exemplar_chroma
 

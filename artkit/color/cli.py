@@ -51,6 +51,15 @@ class Method(str, enum.Enum):
     hints = "hints"
 
 
+class ExplainMethod(str, enum.Enum):
+    patternattribution = "patternattribution"
+    patternnet = "patternnet"
+    gradient = "gradient"
+    input_x_gradient = "input_x_gradient"
+    smoothgrad = "smoothgrad"
+    lrp_epsilon = "lrp_epsilon"
+
+
 class Loss(str, enum.Enum):
     classification = "classification"
     regression = "regression"
@@ -102,6 +111,9 @@ def run_cmd(
     model: Annotated[Optional[Path], typer.Option(help="Model from `artkit colorize train` (default: the shipped model).")] = None,
     render_size: Annotated[Optional[int], typer.Option(help="Long side at which chroma is computed (default: 256 for model/exemplar, 512 for hints); luminance always stays at full size.")] = None,
     keep_color_input: Annotated[bool, typer.Option("--keep-color-input", help="Pass colour photos through unchanged (by default they are made gray, then coloured).")] = False,
+    saturation: Annotated[float, typer.Option(help="Model method: scale of the predicted chroma (1 = as predicted; the default was chosen on validation photos, more is more colourful and more often wrong).")] = 0.75,
+    explain: Annotated[bool, typer.Option("--explain", help="Also write NAME.explain.png beside each result: heatmaps of what in the gray photo drove each colour region (model method only).")] = False,
+    explain_method: Annotated[ExplainMethod, typer.Option(help="Attribution method of --explain. lrp_epsilon measured best at finding what makes a colour (benchmarks/colorize.py); patternnet and patternattribution need patterns (shipped for the default model; `artkit colorize fit-patterns` for yours).")] = ExplainMethod.lrp_epsilon,
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
@@ -118,8 +130,9 @@ def run_cmd(
       artkit colorize scans/ -o coloured/ --method model
       artkit colorize photo.png --hints scribbles.png -o out.png
       artkit colorize photo.png --reference holiday/ -o out.png
+      artkit colorize old.jpg -o old_colour.png --explain
     """
-    from artkit.color.api import colorize
+    from artkit.color.api import _resolve_method, colorize
     from artkit.color.inputs import list_images
     from artkit.core.images import save_image
     from artkit.core.manifest import build_manifest, write_manifest
@@ -129,9 +142,20 @@ def run_cmd(
         raise ArtkitError(f"hints '{hints}' does not exist")
     files = list_images(inputs)
     outs = plan_outputs(files, output)
-    for out in outs:
+    explain_outs = [explain_path(out) for out in outs] if explain else []
+    if explain and _resolve_method(method.value, hints, reference) != "model":
+        raise ArtkitError("--explain explains the learned model, not exemplar or hints colouring",
+                          "use it with --method model (the default without --hints/--reference)")
+    for out in outs + explain_outs:
         check_output(out, force)
     dev = resolve_device(device)
+    if explain:
+        from artkit.color.api import get_model
+        from artkit.color.explain import load_color_patterns, readout
+
+        patterns = None
+        if explain_method.value in ("patternnet", "patternattribution"):
+            patterns = load_color_patterns(readout(get_model(model, dev)[0]), model)
     failed: list[tuple[Path, str]] = []
     with ProgressBars(quiet) as bars:
         for i, (src, dst) in enumerate(zip(files, outs)):
@@ -141,17 +165,27 @@ def run_cmd(
                 res = colorize(src, method.value, hints=_hints_for(hints, src, len(files)),
                                reference=reference or None, model=model,
                                render_size=render_size, keep_color_input=keep_color_input,
-                               device=dev)
+                               saturation=saturation, device=dev)
                 manifest = build_manifest(
                     "artkit colorize", dict(input=src, method=method.value, hints=hints,
                                             reference=reference, model=model,
                                             render_size=render_size,
-                                            keep_color_input=keep_color_input),
+                                            keep_color_input=keep_color_input,
+                                            saturation=saturation, explain=explain_method.value if explain else None),
                     seed=seed, device=str(dev), wall_time=time.perf_counter() - t0,
                     extra={"method": res.method, "chroma_size": res.chroma_size,
                            "was_color": res.was_color, **res.details})
+                picture = None
+                if explain:
+                    from artkit.color.explain import explain_colors
+
+                    picture = explain_colors(src, model=model, method=explain_method.value,
+                                             patterns=patterns, seed=seed or 0,
+                                             device=dev).picture()
                 save_image(res.image, dst, force=force, manifest=manifest)
                 write_manifest(dst, manifest, force=True)
+                if picture is not None:
+                    save_image(picture, explain_path(dst), force=force)
             except ArtkitError as exc:
                 failed.append((src, exc.one_line()))
                 info(f"error: {src}: {exc.one_line()}", False)
@@ -161,6 +195,11 @@ def run_cmd(
     if failed:
         raise error(f"{len(failed)} of {len(files)} input(s) failed: "
                     + ", ".join(str(p) for p, _ in failed))
+
+
+def explain_path(out: Path) -> Path:
+    """Where ``--explain`` writes the heatmaps of the result ``out``: ``NAME.explain.png``."""
+    return out.with_name(f"{out.stem}.explain.png")
 
 
 def _event(task, done, total, message):
@@ -181,6 +220,7 @@ def train_cmd(
     loss: Annotated[Loss, typer.Option(help="classification (Zhang 2016, class-rebalanced, annealed mean; measured better) or regression.")] = Loss.classification,
     backbone: Annotated[str, typer.Option(help="Frozen feature network: efficientnet-lite0 or vgg16-hed.")] = "efficientnet-lite0",
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the checkpoint beside OUTPUT.")] = False,
+    patterns: Annotated[bool, typer.Option("--patterns/--no-patterns", help="Afterwards fit the PatternNet patterns that `--explain --explain-method patternnet|patternattribution` needs (MODEL.patterns.safetensors; about 40 s).")] = False,
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
@@ -198,6 +238,10 @@ def train_cmd(
 
     if not resume:
         check_output(output, force)
+    if patterns:
+        from artkit.color.explain import patterns_path
+
+        check_output(patterns_path(output), force or resume)
     cfg = TrainConfig(epochs=epochs, size=size, batch=batch, lr=lr, crops_per_image=crops,
                       model=ColorModelConfig(backbone=backbone, loss=loss.value))
     with ProgressBars(quiet) as bars:
@@ -215,6 +259,59 @@ def train_cmd(
     info(f"wrote {output}: {len(res.photos)} photos, loss per epoch "
          + " ".join(f"{v:.3f}" for v in res.epoch_losses)
          + f", {res.images_per_second:.1f} images/s", quiet)
+    if patterns and res.model.config.loss == "classification":
+        from artkit.color.model import load_model
+
+        # Patterns belong to the weights as saved (float16), so fit them on the file's model.
+        _fit_patterns(load_model(output)[0], photos_dir, output, 160, seed or 0, "cpu", True,
+                      quiet)
+
+
+def _fit_patterns(color_model, photos_dir: Path, model_path: Optional[Path], crops: int,
+                  seed: int, device, force: bool, quiet: bool) -> Path:
+    from artkit.color.explain import fit_color_patterns, patterns_path
+
+    target = patterns_path(model_path)
+    check_output(target, force)
+    t0 = time.perf_counter()
+    with ProgressBars(quiet) as bars:
+        pats = fit_color_patterns(color_model, photos_dir, crops=crops, seed=seed, device=device,
+                                  progress=bars)
+    pats.save(target, force=force, dtype="int8")
+    info(f"wrote {target}: PatternNet patterns from {crops} gray crops of "
+         f"{pats.meta['photos']} photos ({time.perf_counter() - t0:.0f} s)", quiet)
+    return target
+
+
+@command(app, "fit-patterns")
+def fit_patterns_cmd(
+    photos_dir: Annotated[Path, typer.Argument(help="Folder of colour photos (the model's training photos are a good choice).", exists=True, file_okay=False)],
+    model: Annotated[Optional[Path], typer.Option(help="Model file (default: the shipped model).")] = None,
+    crops: Annotated[int, typer.Option(help="Random gray crops (192²) to fit on.")] = 160,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "auto",
+    quiet: QuietOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Fit the PatternNet patterns that `--explain-method patternnet|patternattribution` needs,
+    beside the model: MODEL.patterns.safetensors (`artkit colorize train --patterns` does this
+    itself; the shipped model's ship with it).
+
+    \b
+    Example:
+      artkit colorize fit-patterns my_photos/ --model mine.safetensors
+    """
+    from artkit.color.api import get_model
+    from artkit.core.runtime import resolve_device
+
+    if crops < 16:
+        raise ArtkitError(f"--crops must be at least 16, got {crops}")
+    dev = resolve_device(device)
+    cm, _ = get_model(model, dev)
+    if cm.config.loss != "classification":
+        raise ArtkitError(f"model '{model}' regresses ab and cannot be explained",
+                          "train with --loss classification (the default)")
+    _fit_patterns(cm, photos_dir, model, crops, seed or 0, dev, force, quiet)
 
 
 @command(app, "evaluate")

@@ -234,10 +234,12 @@ class HypercolumnDecoder(nn.Module):
         self.gray = nn.Conv2d(1, dim, 1)
         groups = 8 if dim % 8 == 0 else 1
         self.norm_coarse = nn.GroupNorm(groups, dim)
+        self.act_coarse = nn.ReLU()  # modules, not functions, so `artkit explain` sees them
         self.refine = nn.Sequential(
             nn.Conv2d(dim, dim, 3, padding=1), nn.ReLU(),
             nn.Conv2d(dim, dim, 3, padding=1), nn.ReLU())
         self.norm_fine = nn.GroupNorm(groups, dim)
+        self.act_fine = nn.ReLU()
         self.head = nn.Conv2d(dim, out_channels, 1)
 
     @staticmethod
@@ -269,9 +271,9 @@ class HypercolumnDecoder(nn.Module):
         if f is not None:
             h = h + f
         if c is not None:
-            c = self.refine(torch.relu(self.norm_coarse(c)))  # (B, dim, H/8, W/8)
+            c = self.refine(self.act_coarse(self.norm_coarse(c)))  # (B, dim, H/8, W/8)
             h = h + self._fit(c, fine)
-        return self.head(torch.relu(self.norm_fine(h)))
+        return self.head(self.act_fine(self.norm_fine(h)))
 
 
 class ColorModel(nn.Module):

@@ -12,6 +12,10 @@ forward hook whose autograd node replaces the layer's backward rule:
 - ``input_x_gradient``: the gradient times the input.
 - ``smoothgrad``: the gradient averaged over noisy copies of the input.
 
+A GroupNorm (which normalises by the sample's own statistics) is, for the pattern methods and
+LRP, the per-channel scaling ``γ / σ`` it applies to this input, statistics held fixed — the way
+batch norm is a fixed affine map in eval mode; the gradient methods differentiate it fully.
+
 "Times the input" is measured from the input that the model's preprocessing maps to zero (e.g.
 127/255 grey for EfficientNet-Lite0), so it equals input × gradient at the first layer.
 """
@@ -24,7 +28,7 @@ import torch
 from torch import nn
 
 from artkit.core.errors import ArtkitError
-from artkit.explain.graph import ModelGraph, folded, trace
+from artkit.explain.graph import SAMPLE_NORMS, ModelGraph, folded, trace
 from artkit.explain.patterns import Patterns
 
 METHODS = ("patternnet", "patternattribution", "gradient", "input_x_gradient", "smoothgrad",
@@ -100,11 +104,26 @@ def _rules(graph: ModelGraph, method: str, patterns: Patterns | None, eps: float
             return _Rule.apply(inputs[0], output, _rule)
 
         handles.append(info.module.register_forward_hook(hook))
+    for module in graph.modules(SAMPLE_NORMS):
+        handles.append(module.register_forward_hook(_frozen_norm_hook))
     try:
         yield
     finally:
         for h in handles:
             h.remove()
+
+
+def _frozen_norm_hook(module: nn.GroupNorm, inputs, output):
+    """Route the backward of a GroupNorm through ``g · γ_c / σ_{b,group}`` (statistics fixed)."""
+    x = inputs[0]
+    b, c = x.shape[:2]
+    g = module.num_groups
+    var = x.detach().reshape(b, g, -1).var(dim=2, unbiased=False)  # (B, G)
+    scale = torch.rsqrt(var + module.eps).repeat_interleave(c // g, dim=1)  # (B, C)
+    if module.affine:
+        scale = scale * module.weight.detach()
+    scale = scale.view(b, c, *([1] * (x.dim() - 2)))
+    return _Rule.apply(x, output, lambda grad, out, shape: (grad * scale).reshape(shape))
 
 
 @contextlib.contextmanager

@@ -22,13 +22,16 @@ from artkit.core.errors import ArtkitError
 LINEAR_TYPES = (nn.Conv2d, nn.Linear)
 RECTIFIERS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU)
 BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
+# Normalisations by the sample's own statistics: PatternNet and LRP treat them as the per-channel
+# scaling they apply to this input (statistics frozen), the gradient differentiates them fully.
+SAMPLE_NORMS = (nn.GroupNorm,)
 
 
 def _supported() -> tuple[type, ...]:
     from artkit.nets.efficientnet import LitePreprocess, Residual, SamePad2d
     from artkit.nets.vgg import CaffePreprocess, TorchvisionPreprocess
 
-    return (LINEAR_TYPES + RECTIFIERS + BATCHNORMS + (
+    return (LINEAR_TYPES + RECTIFIERS + BATCHNORMS + SAMPLE_NORMS + (
         nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.Flatten, nn.Dropout, nn.Identity,
         nn.ZeroPad2d, Residual, SamePad2d, LitePreprocess, CaffePreprocess, TorchvisionPreprocess))
 
@@ -61,9 +64,14 @@ class ModelGraph:
     """The Conv/Linear layers of a model in forward order, with folding and gating info."""
 
     layers: list[LayerInfo] = field(default_factory=list)
+    norms: list[nn.Module] = field(default_factory=list)  # sample-statistics norms, in order
 
     def by_name(self) -> dict[str, LayerInfo]:
         return {info.name: info for info in self.layers}
+
+    def modules(self, types: tuple[type, ...]) -> list[nn.Module]:
+        """The traced modules of these types (only :data:`SAMPLE_NORMS` are kept)."""
+        return [m for m in self.norms if isinstance(m, types)]
 
 
 def trace(model: nn.Module, example: torch.Tensor) -> ModelGraph:
@@ -79,8 +87,8 @@ def trace(model: nn.Module, example: torch.Tensor) -> ModelGraph:
         if _is_leaf(module) and not isinstance(module, supported):
             raise ArtkitError(f"layer '{name}' is a {type(module).__name__}, which PatternNet "
                               "does not support",
-                              "supported: Conv2d, Linear, ReLU/ReLU6/LeakyReLU, BatchNorm, max/avg "
-                              "pooling, Flatten, Dropout, residual additions")
+                              "supported: Conv2d, Linear, ReLU/ReLU6/LeakyReLU, BatchNorm, GroupNorm, "
+                              "max/avg pooling, Flatten, Dropout, residual additions")
         if isinstance(module, nn.Conv2d) and module.padding_mode != "zeros":
             raise ArtkitError(f"layer '{name}' uses padding_mode='{module.padding_mode}'",
                               "only zero padding is supported")
@@ -117,6 +125,9 @@ def trace(model: nn.Module, example: torch.Tensor) -> ModelGraph:
 
     modules = dict(model.named_modules())
     graph = ModelGraph()
+    for name in dict.fromkeys(order):
+        if isinstance(modules[name], SAMPLE_NORMS):
+            graph.norms.append(modules[name])
     for name in order:
         module = modules[name]
         if not isinstance(module, LINEAR_TYPES) or name in graph.by_name():

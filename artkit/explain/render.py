@@ -87,6 +87,13 @@ def grid(photo: Image.Image, results: dict[str, torch.Tensor], title: str = "",
         ax.axis("off")
     if title:
         fig.suptitle(title, fontsize=10)
+    return figure_image(fig)
+
+
+def figure_image(fig) -> Image.Image:
+    """A matplotlib figure, laid out tightly, as an RGB image (the figure is closed)."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
