@@ -232,8 +232,9 @@ def bench_explain(repeats: int, extra_dirs: list[Path] | None = None) -> None:
     from artkit.color.explain import colour_degradation, explain_colors
 
     photo = _square(_photo("astronaut"))
-    t = _median_time(lambda: explain_colors(photo), repeats)
-    print(f"\nexplain (lrp_epsilon, the default; every region), 512×512: {_fmt(t)}")
+    for method in ("lrp_epsilon", "patternnet"):  # `--explain` runs both
+        t = _median_time(lambda: explain_colors(photo, method=method), repeats)
+        print(f"\nexplain ({method}; every region), 512×512: {_fmt(t)}")
     photos = _held_out(extra_dirs)
     methods = ("lrp_epsilon", "input_x_gradient", "patternattribution", "patternnet", "gradient")
     t0 = time.perf_counter()
@@ -279,7 +280,9 @@ def make_gallery(folder: Path) -> None:
                                                                    quality=88)
     from artkit.color.explain import explain_colors
 
-    explain_colors(_photo("coffee")).picture().save(folder / "explain.png")
+    photo = _photo("coffee")  # as `--explain` draws it: PatternNet's signal, then LRP-ε
+    explain_colors(photo, method="patternnet").picture(explain_colors(photo)).save(
+        folder / "explain.png")
     print(f"gallery written to {folder}")
 
 

@@ -111,9 +111,9 @@ def run_cmd(
     model: Annotated[Optional[Path], typer.Option(help="Model from `artkit colorize train` (default: the shipped model).")] = None,
     render_size: Annotated[Optional[int], typer.Option(help="Long side at which chroma is computed (default: 256 for model/exemplar, 512 for hints); luminance always stays at full size.")] = None,
     keep_color_input: Annotated[bool, typer.Option("--keep-color-input", help="Pass colour photos through unchanged (by default they are made gray, then coloured).")] = False,
-    saturation: Annotated[float, typer.Option(help="Model method: scale of the predicted chroma (1 = as predicted; the default was chosen on validation photos, more is more colourful and more often wrong).")] = 0.75,
+    saturation: Annotated[float, typer.Option(help="Model method: scale of the predicted chroma (1 = as predicted; the default was chosen on validation photos, more is more colourful and more often wrong).", min=0.0, max=2.0)] = 0.75,
     explain: Annotated[bool, typer.Option("--explain", help="Also write NAME.explain.png beside each result: heatmaps of what in the gray photo drove each colour region (model method only).")] = False,
-    explain_method: Annotated[ExplainMethod, typer.Option(help="Attribution method of --explain. lrp_epsilon measured best at finding what makes a colour (benchmarks/colorize.py); patternnet and patternattribution need patterns (shipped for the default model; `artkit colorize fit-patterns` for yours).")] = ExplainMethod.lrp_epsilon,
+    explain_method: Annotated[Optional[List[ExplainMethod]], typer.Option(help="Attribution method(s) of --explain, one row each (repeatable). Default: patternnet (the signal behind each colour; needs patterns, shipped for the default model, `artkit colorize fit-patterns` for yours) and lrp_epsilon (which pixels carry the evidence; measured best in the degradation test of benchmarks/colorize.py).")] = None,
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
@@ -150,12 +150,7 @@ def run_cmd(
         check_output(out, force)
     dev = resolve_device(device)
     if explain:
-        from artkit.color.api import get_model
-        from artkit.color.explain import load_color_patterns, readout
-
-        patterns = None
-        if explain_method.value in ("patternnet", "patternattribution"):
-            patterns = load_color_patterns(readout(get_model(model, dev)[0]), model)
+        methods, patterns = _explain_setup(model, explain_method, dev, quiet)
     failed: list[tuple[Path, str]] = []
     with ProgressBars(quiet) as bars:
         for i, (src, dst) in enumerate(zip(files, outs)):
@@ -171,7 +166,8 @@ def run_cmd(
                                             reference=reference, model=model,
                                             render_size=render_size,
                                             keep_color_input=keep_color_input,
-                                            saturation=saturation, explain=explain_method.value if explain else None),
+                                            saturation=saturation,
+                                            explain=methods if explain else None),
                     seed=seed, device=str(dev), wall_time=time.perf_counter() - t0,
                     extra={"method": res.method, "chroma_size": res.chroma_size,
                            "was_color": res.was_color, **res.details})
@@ -179,9 +175,9 @@ def run_cmd(
                 if explain:
                     from artkit.color.explain import explain_colors
 
-                    picture = explain_colors(src, model=model, method=explain_method.value,
-                                             patterns=patterns, seed=seed or 0,
-                                             device=dev).picture()
+                    exs = [explain_colors(src, model=model, method=m, patterns=patterns,
+                                          seed=seed or 0, device=dev) for m in methods]
+                    picture = exs[0].picture(*exs[1:])
                 save_image(res.image, dst, force=force, manifest=manifest)
                 write_manifest(dst, manifest, force=True)
                 if picture is not None:
@@ -190,11 +186,30 @@ def run_cmd(
                 failed.append((src, exc.one_line()))
                 info(f"error: {src}: {exc.one_line()}", False)
                 continue
-            info(f"wrote {dst} ({res.method}, {res.seconds:.2f} s)", quiet)
+            also = f" and {explain_path(dst)}" if explain else ""
+            info(f"wrote {dst}{also} ({res.method}, {res.seconds:.2f} s)", quiet)
         bars(_event("photos", len(files), len(files), ""))
     if failed:
         raise error(f"{len(failed)} of {len(files)} input(s) failed: "
                     + ", ".join(str(p) for p, _ in failed))
+
+
+def _explain_setup(model: Optional[Path], chosen, device, quiet: bool):
+    """The methods ``--explain`` runs and the patterns they need (None if none)."""
+    from artkit.color.api import get_model
+    from artkit.color.explain import load_color_patterns, readout
+    from artkit.explain.attribute import NEEDS_PATTERNS
+
+    net = readout(get_model(model, device)[0])
+    if chosen:
+        methods = list(dict.fromkeys(m.value for m in chosen))
+        needs = any(m in NEEDS_PATTERNS for m in methods)
+        return methods, load_color_patterns(net, model) if needs else None
+    try:
+        return ["patternnet", "lrp_epsilon"], load_color_patterns(net, model)
+    except ArtkitError as exc:
+        info(f"note: {exc.one_line()}; explaining with lrp_epsilon only", quiet)
+        return ["lrp_epsilon"], None
 
 
 def explain_path(out: Path) -> Path:

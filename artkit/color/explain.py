@@ -17,8 +17,9 @@ fixed at the photo (as GroupNorm's statistics are):
 
 With those coefficients fixed, gray pixels → backbone → decoder → ``s_k`` is a piecewise linear
 network, and PatternNet's signal / PatternAttribution's heatmap show which structures in the gray
-photo pushed each region towards its colour. Patterns are fitted on gray crops of colour photos
-(:func:`fit_color_patterns`); those of the shipped model ship with it.
+photo pushed each region towards its colour (and LRP-ε, input × gradient … which pixels carry
+the evidence). Patterns are fitted on gray crops of colour photos (:func:`fit_color_patterns`);
+those of the shipped model ship with it. :func:`colour_degradation` measures the methods.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ from artkit.core.progress import ProgressCallback, report
 
 EXPLAIN_METHODS = ("lrp_epsilon", "input_x_gradient", "patternattribution", "patternnet",
                    "gradient", "smoothgrad")
-# The default: it found what makes a region's colour best in the degradation test
-# (benchmarks/colorize.py; AOPC 7.2 ab units against 4.2 for PatternAttribution, 4.4 for random).
+# The default of explain_colors: it found what makes a region's colour best in the degradation
+# test (benchmarks/colorize.py; AOPC 7.2 ab units against 4.2 for PatternAttribution, 4.4 for
+# random). `artkit colorize --explain` shows PatternNet's signal above it when patterns exist.
 DEFAULT_METHOD = "lrp_epsilon"
 MIN_CHROMA = 8.0  # |ab| below which a predicted pixel counts as gray
 MIN_SHARE = 0.04  # regions smaller than this share of the coloured pixels are dropped
@@ -305,9 +307,10 @@ class ColorExplanation:
     method: str
     seconds: float
 
-    def picture(self) -> Image.Image:
-        """One figure: gray input, result, then a heatmap per target, each region outlined."""
-        return explanation_figure(self)
+    def picture(self, *more: "ColorExplanation") -> Image.Image:
+        """One figure: gray input, result, then a map per target, each region outlined; with
+        ``more`` explanations of the same photo (other methods), one row per method."""
+        return explanation_figure(self, *more)
 
 
 def _region_keys(regions: list[ColourRegion]) -> list[str]:
@@ -404,8 +407,20 @@ def smooth(attr: torch.Tensor, sigma: float) -> torch.Tensor:
     return x[:, 0]
 
 
-def explanation_figure(ex: ColorExplanation) -> Image.Image:
-    """The explanation as one picture (see :meth:`ColorExplanation.picture`)."""
+_CAPTIONS = {
+    "patternnet": "PatternNet: the signal in the gray photo behind each colour",
+    "patternattribution": "PatternAttribution (smoothed): red = evidence for the colour, blue = against",
+}
+
+
+def _caption(method: str) -> str:
+    return _CAPTIONS.get(method, f"{method} (smoothed): red = evidence for the colour, "
+                                 "blue = against")
+
+
+def explanation_figure(*explanations: ColorExplanation) -> Image.Image:
+    """Explanations of one photo by one or more methods as one picture: gray input and result,
+    then per method a row with a map per target, each region outlined in its colour."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -414,39 +429,47 @@ def explanation_figure(ex: ColorExplanation) -> Image.Image:
     from artkit.core.images import tensor_to_pil
     from artkit.explain.render import SIGNAL_METHODS, figure_image, overlay, signal_image
 
-    gray = tensor_to_pil(ex.gray)
-    panels = [("gray input", np.asarray(gray), None, None),
-              ("coloured", np.asarray(tensor_to_pil(ex.result)), None, None)]
-    region_of = dict(zip(_region_keys(ex.regions), ex.regions))
-    for key, attr in ex.maps.items():
-        if ex.method in SIGNAL_METHODS:
-            pic = signal_image(attr)
-        else:  # per-pixel evidence alternates in sign; show its local sum, as patches count it
-            pic = overlay(gray, smooth(attr.sum(0, keepdim=True), DISPLAY_SIGMA * gray.width / 256))
-        r = region_of.get(key)
-        title = "what made it colourful" if r is None else f"{key} ({100 * r.share:.0f} %)"
-        panels.append((title, np.asarray(pic), r, key))
-    n = len(panels)
-    fig, axes = plt.subplots(1, n, figsize=(2.5 * n, 2.9), dpi=110)
-    axes = np.atleast_1d(axes)
-    for ax, (title, arr, r, key) in zip(axes, panels):
-        ax.imshow(arr, interpolation="bilinear")
-        ax.set_title(title, fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if r is not None:
-            colour = tuple(c / 255 for c in r.rgb)
-            m = F.interpolate(r.mask[None, None].float(), size=arr.shape[:2], mode="nearest")[0, 0]
-            ax.contour(m.numpy(), levels=[0.5], colors=[colour], linewidths=1.2)
-            for spine in ax.spines.values():
-                spine.set_edgecolor(colour)
-                spine.set_linewidth(4)
-    if ex.method in SIGNAL_METHODS:
-        caption = f"{ex.method}: the signal in the gray photo behind each colour"
-    else:
-        caption = (f"{ex.method}, smoothed: red = evidence for the colour, blue = against it "
-                   "(outlines: where the colour is)")
-    fig.suptitle(caption, fontsize=9)
+    first = explanations[0]
+    gray = tensor_to_pil(first.gray)
+    region_of = dict(zip(_region_keys(first.regions), first.regions))
+    cols = 2 + len(first.maps)
+    rows = len(explanations)
+    row_height = 2.5 * gray.height / gray.width + 0.3
+    fig, axes = plt.subplots(rows, cols, figsize=(2.5 * cols, 0.25 * rows + 0.2 + row_height * rows),
+                             dpi=110, squeeze=False)
+    for row, ex in enumerate(explanations):
+        panels = [("gray input", np.asarray(gray), None),
+                  ("coloured", np.asarray(tensor_to_pil(ex.result)), None)] if row == 0 else \
+            [None, None]
+        for key, attr in ex.maps.items():
+            if ex.method in SIGNAL_METHODS:
+                pic = signal_image(attr)
+            else:  # per-pixel evidence alternates in sign; show its local sum, as patches count
+                pic = overlay(gray, smooth(attr.sum(0, keepdim=True),
+                                           DISPLAY_SIGMA * gray.width / 256))
+            r = region_of.get(key)
+            title = "what made it colourful" if r is None else f"{key} ({100 * r.share:.0f} %)"
+            panels.append((title if row == 0 else "", np.asarray(pic), r))
+        for col, (ax, panel) in enumerate(zip(axes[row], panels)):
+            if panel is None:
+                ax.axis("off")
+                continue
+            title, arr, r = panel
+            ax.imshow(arr, interpolation="bilinear")
+            ax.set_title(title, fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if col == 2:
+                ax.set_ylabel(ex.method, fontsize=8)
+            if r is not None:
+                colour = tuple(c / 255 for c in r.rgb)
+                m = F.interpolate(r.mask[None, None].float(), size=arr.shape[:2],
+                                  mode="nearest")[0, 0]
+                ax.contour(m.numpy(), levels=[0.5], colors=[colour], linewidths=1.2)
+                for spine in ax.spines.values():
+                    spine.set_edgecolor(colour)
+                    spine.set_linewidth(4)
+    fig.suptitle("\n".join(_caption(ex.method) for ex in explanations), fontsize=9)
     return figure_image(fig)
 
 

@@ -188,6 +188,11 @@ def test_cli_explain(tmp_path):
     assert out.is_file() and pic.is_file() and Image.open(pic).width > 500
     res = runner.invoke(app, args)  # both exist: refused without --force
     assert res.exit_code == 1 and "--force" in res.output
+    one_row = Image.open(pic).height
+    # By default: PatternNet's signal and LRP-ε's evidence, a row each.
+    res = runner.invoke(app, args[:7] + ["--render-size", "48", "--force", "-q"])
+    assert res.exit_code == 0, res.output
+    assert Image.open(pic).height > 1.6 * one_row
     # --explain with hints or references is a clear error before anything is written.
     res = runner.invoke(app, ["colorize", str(photos / "p1.png"), "-o", str(tmp_path / "h.png"),
                               "--reference", str(photos / "p0.png"), "--explain", "-q"])
@@ -198,9 +203,9 @@ def test_cli_explain(tmp_path):
     torch.manual_seed(2)
     ColorModel(ColorModelConfig(backbone="tiny", dim=8)).save(bare)
     res = runner.invoke(app, ["colorize", str(photos / "p1.png"), "-o", str(tmp_path / "d.png"),
-                              "--model", str(bare), "--explain", "--render-size", "48", "-q"])
+                              "--model", str(bare), "--explain", "--render-size", "48"])
     assert res.exit_code == 0, res.output
-    assert (tmp_path / "d.explain.png").is_file()
+    assert "lrp_epsilon only" in res.output and (tmp_path / "d.explain.png").is_file()
     res = runner.invoke(app, ["colorize", str(photos / "p1.png"), "-o", str(tmp_path / "b.png"),
                               "--model", str(bare), "--explain", "--explain-method", "patternnet",
                               "-q"])
