@@ -193,6 +193,11 @@ def get_model(path: str | Path | None = None, device: torch.device | str = "cpu"
 # ----------------------------------------------------------------------------------- methods
 
 
+def remove_cast(ab: torch.Tensor, share: float = CAST_REMOVAL) -> torch.Tensor:
+    """(B, 2, h, w) predicted chroma with ``share`` of its image mean taken off (gray world)."""
+    return ab - share * ab.mean(dim=(2, 3), keepdim=True)
+
+
 def _model_chroma(L: torch.Tensor, size: tuple[int, int], model_path, device,
                   cast_removal: float = CAST_REMOVAL, saturation: float = SATURATION
                   ) -> tuple[torch.Tensor, dict]:
@@ -200,7 +205,7 @@ def _model_chroma(L: torch.Tensor, size: tuple[int, int], model_path, device,
     Ls = resize(L, size).to(device)
     with torch.inference_mode():
         ab = model(Ls)  # (1, 2, h/4, w/4)
-    ab = (ab - cast_removal * ab.mean(dim=(2, 3), keepdim=True)) * saturation
+    ab = remove_cast(ab, cast_removal) * saturation
     ab = F.interpolate(ab, size=size, mode="bilinear", align_corners=False)
     return ab.cpu(), {"model": str(model_path or "default"), "backbone": model.config.backbone,
                       "loss": model.config.loss}

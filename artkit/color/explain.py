@@ -342,7 +342,7 @@ def explain_colors(image, *, model: str | Path | None = None, method: str = DEFA
     Raises:
         ArtkitError: unknown method, missing or mismatched patterns, a regression model.
     """
-    from artkit.color.api import CAST_REMOVAL, SATURATION, as_rgb_tensor, get_model, lab_in_gamut
+    from artkit.color.api import SATURATION, as_rgb_tensor, get_model, lab_in_gamut, remove_cast
     from artkit.color.upsample import resize, working_size
     from artkit.core.images import rgb_to_lab
     from artkit.core.runtime import resolve_device
@@ -368,7 +368,7 @@ def explain_colors(image, *, model: str | Path | None = None, method: str = DEFA
     with torch.no_grad():
         z = net.logits(x)  # (1, Q, h, w)
         ab = cm.decode(z)
-        ab = ab - CAST_REMOVAL * ab.mean(dim=(2, 3), keepdim=True)
+        ab = remove_cast(ab)
         small_L = F.interpolate(L.to(dev), size=ab.shape[-2:], mode="area")
         shown = lab_in_gamut(small_L, ab * SATURATION)[0].cpu()  # (3, h, w), as colorize shows
     found = colour_regions(ab[0].cpu(), shown, regions, seed) if regions else []
@@ -497,11 +497,10 @@ class ColourDegradation:
 def _hue_chroma(net: ColorReadout, x: torch.Tensor, regions: list[ColourRegion]) -> torch.Tensor:
     """(N, K) mean chroma along each region's hue, as shown (after the cast removal), for a
     batch of inputs (N, 3, H, W)."""
-    from artkit.color.api import CAST_REMOVAL
+    from artkit.color.api import remove_cast
 
     with torch.no_grad():
-        ab = net.color.decode(net.logits(x)).double()  # (N, 2, h, w)
-    ab = ab - CAST_REMOVAL * ab.mean(dim=(2, 3), keepdim=True)
+        ab = remove_cast(net.color.decode(net.logits(x)).double())  # (N, 2, h, w)
     out = []
     for r in regions:
         u = torch.tensor(r.ab, dtype=torch.float64, device=ab.device)

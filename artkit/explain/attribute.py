@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from artkit.core.errors import ArtkitError
-from artkit.explain.graph import SAMPLE_NORMS, ModelGraph, folded, trace
+from artkit.explain.graph import ModelGraph, folded, trace
 from artkit.explain.patterns import Patterns
 
 METHODS = ("patternnet", "patternattribution", "gradient", "input_x_gradient", "smoothgrad",
@@ -104,7 +104,7 @@ def _rules(graph: ModelGraph, method: str, patterns: Patterns | None, eps: float
             return _Rule.apply(inputs[0], output, _rule)
 
         handles.append(info.module.register_forward_hook(hook))
-    for module in graph.modules(SAMPLE_NORMS):
+    for module in graph.norms:
         handles.append(module.register_forward_hook(_frozen_norm_hook))
     try:
         yield

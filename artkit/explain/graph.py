@@ -69,10 +69,6 @@ class ModelGraph:
     def by_name(self) -> dict[str, LayerInfo]:
         return {info.name: info for info in self.layers}
 
-    def modules(self, types: tuple[type, ...]) -> list[nn.Module]:
-        """The traced modules of these types (only :data:`SAMPLE_NORMS` are kept)."""
-        return [m for m in self.norms if isinstance(m, types)]
-
 
 def trace(model: nn.Module, example: torch.Tensor) -> ModelGraph:
     """Run ``example`` through ``model`` once with hooks and describe its linear layers.
