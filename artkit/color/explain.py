@@ -294,7 +294,6 @@ class ColorExplanation:
         result: (1, 3, h, w) the coloured result at the working size.
         regions: the colour regions explained (largest first).
         maps: ``{"colour": (3, h, w), region name: (3, h, w), …}`` attributions (in region order).
-        scores: the read-out of each map's target.
         method: the attribution method.
         seconds: wall time.
     """
@@ -303,7 +302,6 @@ class ColorExplanation:
     result: torch.Tensor
     regions: list[ColourRegion]
     maps: dict[str, torch.Tensor]
-    scores: dict[str, float]
     method: str
     seconds: float
 
@@ -376,8 +374,6 @@ def explain_colors(image, *, model: str | Path | None = None, method: str = DEFA
     keys = ["colour"] + _region_keys(found)
     try:
         graph = trace(net, x)
-        with torch.no_grad():
-            scores = net(x)[0].tolist()
         maps = {}
         for i, key in enumerate(keys):
             maps[key] = attribute(net, x, method, target=i, patterns=patterns, graph=graph,
@@ -388,8 +384,7 @@ def explain_colors(image, *, model: str | Path | None = None, method: str = DEFA
     with torch.no_grad():
         result = lab_in_gamut(L, F.interpolate(ab.cpu() * SATURATION, size=L.shape[-2:],
                                                mode="bilinear", align_corners=False))
-    return ColorExplanation(x.cpu(), result, found, maps, dict(zip(keys, scores)), method,
-                            time.perf_counter() - t0)
+    return ColorExplanation(x.cpu(), result, found, maps, method, time.perf_counter() - t0)
 
 
 DISPLAY_SIGMA = 3.0  # px at a 256-pixel-wide picture: the heatmaps' smoothing for display
@@ -523,7 +518,7 @@ def colour_degradation(images, methods=("lrp_epsilon", "patternattribution", "gr
     the rest), and the region's predicted chroma along its hue (as shown) is followed.
     """
     from artkit.color.api import get_model
-    from artkit.explain.evaluate import SIGNED, patch_ranking
+    from artkit.explain.evaluate import SIGNED, degrade, patch_ranking
 
     gen = torch.Generator().manual_seed(seed)
     runs: dict[str, list[torch.Tensor]] = {}
@@ -544,15 +539,9 @@ def colour_degradation(images, methods=("lrp_epsilon", "patternattribution", "gr
             orders = {m: patch_ranking(ex[m].maps[key], patch, m in SIGNED) for m in methods}
             orders["random"] = torch.randperm(gh * gw, generator=gen)
             for m, order in orders.items():
-                cur, batch = x.clone(), [x.clone()]
-                for idx in order[:steps].tolist():
-                    row, col = divmod(idx, gw)
-                    sl = (slice(None), slice(None), slice(row * patch, (row + 1) * patch),
-                          slice(col * patch, (col + 1) * patch))
-                    cur[sl] = fill[sl]
-                    batch.append(cur.clone())
-                vals = _hue_chroma(net, torch.cat(batch), [r])[:, 0]
-                runs.setdefault(m, []).append(vals)
+                vals = degrade(lambda batch, _r=r: _hue_chroma(net, batch, [_r]), x[0], order, 0,
+                               patch, steps, fill[0])
+                runs.setdefault(m, []).append(torch.tensor(vals))
         report(progress, "colour degradation", i + 1, len(images))
     out = []
     for m, curves in runs.items():
