@@ -1,26 +1,64 @@
-"""The root ``artkit`` command: assembles the capability sub-apps, nothing else."""
+"""The root ``artkit`` command: assembles the capability sub-apps, nothing else.
+
+Sub-apps are imported only when their command runs, so ``artkit --help`` and ``artkit
+--version`` never load torch; the one-line summaries below are what the root help shows.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+import importlib
+from typing import Annotated
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from artkit import __version__
-from artkit.classify.cli import app as classify_app
-from artkit.color.cli import app as color_app
-from artkit.doodle.cli import app as doodle_app
-from artkit.explain.cli import app as explain_app
-from artkit.music.cli import app as music_app
-from artkit.story.cli import app as story_app
-from artkit.weights.cli import app as weights_app
+
+# name → (module holding its Typer ``app``, one-line summary)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "doodle": ("artkit.doodle.cli", "Doodles into paintings: semantic style transfer, style transfer, textures."),
+    "classify": ("artkit.classify.cli", "Your photos, your labels: frozen-feature classifiers with an honest report."),
+    "colorize": ("artkit.color.cli", "Black-and-white photos into colour: learned, by example, from scribbles."),
+    "music": ("artkit.music.cli", "Jazz over any chord progression: train, compose, render, evaluate."),
+    "story": ("artkit.story.cli", "A photo in, a story out: grounded in the photo, in a chosen style."),
+    "explain": ("artkit.explain.cli", "PatternNet / PatternAttribution heatmaps: what a network looks at."),
+    "weights": ("artkit.weights.cli", "The offline weight store: list, fetch, verify, import networks."),
+}
+
+
+class LazyGroup(TyperGroup):
+    """Loads a capability's commands only when that capability is invoked."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, summary = COMMANDS[name]
+        sub = importlib.import_module(module).app
+        cmd = typer.main.get_command(sub)
+        cmd.name = name
+        cmd.short_help = summary
+        return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, summary) for name, (_, summary) in COMMANDS.items()])
+
 
 app = typer.Typer(
+    cls=LazyGroup,
     name="artkit",
     help="artkit: creative coding for generative media. Turn doodles into paintings, colour "
-         "photos, write stories about them, compose music and see what networks look at.",
+         "photos, write stories about them, compose music and see what networks look at.\n\n"
+         "Every command takes --help. Common options: --device auto|cpu|cuda[:N], --seed N, "
+         "--quiet, --force (overwrite outputs; without it artkit refuses). Exit status: 0 done, "
+         "1 a problem with the input (one line says what and how to fix it), 2 a usage error.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
     add_completion=False,
 )
@@ -38,22 +76,6 @@ def root(
         "--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
 ) -> None:
     """artkit: creative coding for generative media."""
-
-
-app.add_typer(doodle_app, name="doodle",
-              help="Doodles into paintings: semantic style transfer (neural-doodle), style transfer, textures.")
-app.add_typer(classify_app, name="classify",
-              help="Photo classifiers on frozen pretrained features (DeepDoggo), zero-shot ImageNet labels.")
-app.add_typer(explain_app, name="explain",
-              help="PatternNet / PatternAttribution heatmaps of what a network looks at, with evaluation.")
-app.add_typer(music_app, name="music",
-              help="LSTM jazz over chord progressions: train, compose, render, evaluate.")
-app.add_typer(color_app, name="colorize",
-              help="Colour black-and-white photos: learned model, by example, or from scribbles.")
-app.add_typer(story_app, name="story",
-              help="A photo in, a story out: grounded in the photo, in a chosen style (neural-storyteller).")
-app.add_typer(weights_app, name="weights",
-              help="The offline weight store: list, fetch, verify, import pretrained networks.")
 
 
 def main() -> None:

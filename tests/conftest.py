@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 REAL_HOME = os.environ.get("ARTKIT_HOME") or str(Path.home() / ".cache" / "artkit")
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# Reference inputs from the original systems (neural-doodle's maps, deepjazz's MIDI): a folder
+# named by ARTKIT_DATA, holding doodle/ and music/. Tests that need it skip when it is unset.
+DATA = Path(os.environ["ARTKIT_DATA"]).expanduser() if os.environ.get("ARTKIT_DATA") else None
 
 
 @pytest.fixture
@@ -50,7 +52,9 @@ def state_dict_or_skip(real_weights):
 
 @pytest.fixture
 def shared_data() -> Path:
-    """The reference inputs beside the checkout (../shared/data); skip when absent."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"reference data folder {SHARED_DATA} is absent")
-    return SHARED_DATA
+    """The reference inputs (``$ARTKIT_DATA``); skip when it is unset or absent."""
+    if DATA is None:
+        pytest.skip("ARTKIT_DATA is unset (a folder with neural-doodle's doodle/ and music/ inputs)")
+    if not DATA.is_dir():
+        pytest.skip(f"ARTKIT_DATA folder {DATA} does not exist")
+    return DATA

@@ -8,7 +8,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import warnings
 from pathlib import Path
+from typing import Iterable, Union
 
 import numpy as np
 import torch
@@ -19,21 +21,87 @@ from artkit.core.files import atomic_path
 
 # ----------------------------------------------------------------------------------- loading
 
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif",
+                            ".ppm", ".pgm", ".pbm"})
+MAX_PIXELS = 8192 * 8192  # larger images are refused from their header, before decoding
+ImageLike = Union[str, os.PathLike, Image.Image, np.ndarray, torch.Tensor]
 
-def load_image(path: str | os.PathLike, mode: str = "RGB", background=(255, 255, 255)) -> Image.Image:
+# artkit checks sizes itself (below), before decoding; Pillow's own guard (an error at twice
+# this) only backs it up, and its warning below that is silenced: artkit's check speaks instead.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+
+def list_images(paths: Iterable[str | os.PathLike], *, recursive: bool = True,
+                exclude: Iterable[str | os.PathLike] = ()) -> list[Path]:
+    """Expand files and folders into image files, in a stable order.
+
+    A folder contributes its image files (by suffix; sub-folders too when ``recursive``;
+    hidden files and folders skipped), sorted; a file is taken as given, whatever its suffix,
+    so that a non-image named explicitly is reported rather than silently dropped.
+
+    Args:
+        paths: files and folders.
+        recursive: look into sub-folders.
+        exclude: folders whose contents are never inputs (e.g. the output folder when it lies
+            inside an input folder, so earlier results are not read as photos).
+
+    Raises:
+        ArtkitError: a path does not exist, or a folder holds no image.
+    """
+    skip = [Path(e).resolve() for e in exclude]
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if not p.exists():
+            raise ArtkitError(f"input '{p}' does not exist")
+        if not p.is_dir():
+            out.append(p)
+            continue
+        walk = p.rglob("*") if recursive else p.iterdir()
+        found = sorted(f for f in walk
+                       if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
+                       and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                       and not any(f.resolve().is_relative_to(s) for s in skip))
+        if not found:
+            raise ArtkitError(f"folder '{p}' holds no images",
+                              f"images end in {', '.join(sorted(IMAGE_SUFFIXES))}")
+        out.extend(found)
+    return out
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(width, height) read from the file's header, without decoding the pixels.
+
+    Raises:
+        ArtkitError: not an image Pillow can read.
+    """
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except Image.DecompressionBombError:
+        raise _too_large(f"image '{path}'", MAX_PIXELS) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ArtkitError(f"cannot read image '{path}': {_short(exc)}",
+                          "check that the file is a complete PNG/JPEG/TIFF/... image") from None
+
+
+def load_image(path: str | os.PathLike, mode: str = "RGB", background=(255, 255, 255), *,
+               max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Load any image Pillow reads, with EXIF orientation applied, converted to ``mode``.
 
     Handles RGB, RGBA and LA (alpha composited onto ``background`` when ``mode`` has no alpha),
     L, 1, P (palette), CMYK, and 16/32-bit integer or float images (scaled to 8 bits by their
-    value range: 16-bit by 257, float by 255).
+    value range: 16-bit by 257, float by 255). The size is checked from the header before the
+    pixels are decoded, so a small file claiming a huge picture costs nothing.
 
     Args:
         path: the image file.
         mode: ``"RGB"``, ``"RGBA"`` or ``"L"``.
         background: colour that transparent pixels are laid on.
+        max_pixels: the largest width × height accepted.
 
     Raises:
-        ArtkitError: the file is missing, is not an image, or is truncated.
+        ArtkitError: the file is missing, is not an image, is truncated or is too large.
     """
     path = Path(path)
     if not path.exists():
@@ -42,12 +110,30 @@ def load_image(path: str | os.PathLike, mode: str = "RGB", background=(255, 255,
         raise ArtkitError(f"'{path}' is a folder, not an image")
     try:
         with Image.open(path) as im:
+            check_pixels(im.size, f"image '{path}'", max_pixels)
             im.load()
             im = ImageOps.exif_transpose(im)
             return _convert(im, mode, background)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except Image.DecompressionBombError:
+        raise _too_large(f"image '{path}'", max_pixels) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ArtkitError(f"cannot read image '{path}': {_short(exc)}",
                           "check that the file is a complete PNG/JPEG/TIFF/... image") from None
+
+
+def check_pixels(size: tuple[int, int], what: str, max_pixels: int = MAX_PIXELS) -> None:
+    """Refuse a (width, height) that is empty or over ``max_pixels``."""
+    w, h = size
+    if w < 1 or h < 1:
+        raise ArtkitError(f"{what} is empty ({w}×{h})")
+    if w * h > max_pixels:
+        raise _too_large(f"{what} is {w}×{h} pixels,", max_pixels)
+
+
+def _too_large(what: str, max_pixels: int) -> ArtkitError:
+    side = int(max_pixels ** 0.5)
+    return ArtkitError(f"{what} more than artkit takes ({max_pixels / 1e6:.0f} megapixels)",
+                       f"scale it below {side}×{side} first")
 
 
 def _short(exc: Exception) -> str:
@@ -72,6 +158,69 @@ def _convert(im: Image.Image, mode: str, background) -> Image.Image:
         base = Image.new("RGBA", rgba.size, tuple(background) + (255,))
         im = Image.alpha_composite(base, rgba)
     return im.convert(mode)
+
+
+def to_mode(im: Image.Image, mode: str = "RGB", background=(255, 255, 255)) -> Image.Image:
+    """Convert a PIL image of any mode to ``mode`` (see :func:`load_image` for the rules)."""
+    return _convert(im, mode, background)
+
+
+def as_image(image: ImageLike, mode: str = "RGB", what: str = "image",
+             max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Any image-like input → a PIL image in ``mode``: the one way inputs become images.
+
+    Args:
+        image: a path, a PIL image, an (H, W[, C]) array (uint8, or floats in [0, 1]), or a
+            (1, C, H, W) / (C, H, W) tensor in [0, 1] with C = 1, 3 or 4.
+        mode: ``"RGB"``, ``"RGBA"`` or ``"L"``.
+        what: how to name it in errors ("style painting", "doodle").
+        max_pixels: the largest width × height accepted.
+
+    Raises:
+        ArtkitError: unreadable, of an unusable type or shape, or too large.
+    """
+    if isinstance(image, (str, os.PathLike)):
+        return load_image(image, mode, max_pixels=max_pixels)
+    if isinstance(image, Image.Image):
+        check_pixels(image.size, f"the {what}", max_pixels)
+        return _convert(image, mode, (255, 255, 255))
+    if isinstance(image, torch.Tensor):
+        t = image.detach()
+        if t.dim() == 4 and t.shape[0] == 1:
+            t = t[0]
+        if t.dim() == 2:
+            t = t[None]
+        if t.dim() != 3 or t.shape[0] not in (1, 3, 4):
+            raise ArtkitError(f"the {what} must be one gray, RGB or RGBA image, "
+                              f"got a tensor of shape {tuple(image.shape)}")
+        check_pixels((t.shape[-1], t.shape[-2]), f"the {what}", max_pixels)
+        return _convert(tensor_to_pil(t), mode, (255, 255, 255))
+    if isinstance(image, np.ndarray):
+        arr = image
+        if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
+            raise ArtkitError(f"the {what} must be an (H, W) or (H, W, 3) array, "
+                              f"got shape {arr.shape}")
+        check_pixels((arr.shape[1], arr.shape[0]), f"the {what}", max_pixels)
+        if arr.dtype != np.uint8:
+            f = np.nan_to_num(arr.astype(np.float32))
+            arr = np.clip(f * (255.0 if f.max() <= 1.0 else 1.0) + 0.5, 0, 255).astype(np.uint8)
+        if arr.ndim == 3 and arr.shape[2] == 1:
+            arr = arr[:, :, 0]
+        return _convert(Image.fromarray(arr), mode, (255, 255, 255))
+    raise ArtkitError(f"cannot use a {type(image).__name__} as the {what}",
+                      "give a path, a PIL image, an array or a tensor")
+
+
+def as_tensor(image: ImageLike, mode: str = "RGB", what: str = "image",
+              max_pixels: int = MAX_PIXELS) -> torch.Tensor:
+    """Any image-like input → (1, C, H, W) float32 in [0, 1] (see :func:`as_image`)."""
+    if isinstance(image, torch.Tensor) and mode == "RGB" and image.dim() in (3, 4):
+        t = image.detach().float()
+        t = t[None] if t.dim() == 3 else t
+        if t.shape[0] == 1 and t.shape[1] in (1, 3):  # keep full float precision
+            check_pixels((t.shape[-1], t.shape[-2]), f"the {what}", max_pixels)
+            return t.expand(-1, 3, -1, -1).clamp(0, 1).contiguous()
+    return pil_to_tensor(as_image(image, mode, what, max_pixels))
 
 
 def pil_to_tensor(im: Image.Image) -> torch.Tensor:
@@ -107,25 +256,25 @@ def load_tensor(path: str | os.PathLike, mode: str = "RGB",
 # ----------------------------------------------------------------------------------- saving
 
 
-def save_image(image: torch.Tensor | Image.Image, path: str | os.PathLike, *, force: bool = False,
-               manifest: dict | None = None, quality: int = 95) -> Path:
-    """Save an image atomically as PNG or JPEG (chosen by the suffix).
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+
+
+def encode_image(image: torch.Tensor | Image.Image, suffix: str, *, manifest: dict | None = None,
+                 quality: int = 95) -> bytes:
+    """An image's file bytes for ``suffix`` (``.png``, ``.jpg``/``.jpeg`` or ``.webp``).
 
     Args:
         image: a tensor in [0, 1] or a PIL image.
-        path: output file; ``.png``, ``.jpg``/``.jpeg`` or ``.webp``.
-        force: overwrite an existing file.
+        suffix: the file type.
         manifest: when given, stored in a PNG as the text chunk ``artkit`` (JSON).
         quality: JPEG/WebP quality.
 
     Raises:
-        ArtkitError: unsupported suffix, or the file exists and ``force`` is false.
+        ArtkitError: unsupported suffix.
     """
-    path = Path(path)
-    fmt = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}.get(path.suffix.lower())
+    fmt = IMAGE_FORMATS.get(suffix.lower())
     if fmt is None:
-        raise ArtkitError(f"cannot save '{path}': unknown image type '{path.suffix}'",
-                          "use .png or .jpg")
+        raise ArtkitError(f"unknown image type '{suffix}'", "use .png or .jpg")
     im = tensor_to_pil(image) if isinstance(image, torch.Tensor) else image
     kwargs: dict = {}
     if fmt == "PNG" and manifest is not None:
@@ -138,8 +287,20 @@ def save_image(image: torch.Tensor | Image.Image, path: str | os.PathLike, *, fo
             im = im.convert("RGB")
     buf = io.BytesIO()
     im.save(buf, fmt, **kwargs)
+    return buf.getvalue()
+
+
+def save_image(image: torch.Tensor | Image.Image, path: str | os.PathLike, *, force: bool = False,
+               manifest: dict | None = None, quality: int = 95) -> Path:
+    """Save an image atomically as PNG, JPEG or WebP (chosen by the suffix).
+
+    Raises:
+        ArtkitError: unsupported suffix, or the file exists and ``force`` is false.
+    """
+    path = Path(path)
+    data = encode_image(image, path.suffix, manifest=manifest, quality=quality)
     with atomic_path(path, force) as tmp:
-        tmp.write_bytes(buf.getvalue())
+        tmp.write_bytes(data)
     return path
 
 

@@ -43,17 +43,35 @@ def read_toml(name_or_path: str | Path, kind: str) -> tuple[dict, str]:
     if p.suffix == ".toml" or p.exists():
         if not p.is_file():
             raise ArtkitError(f"preset file '{p}' does not exist")
-        text, where = p.read_text(encoding="utf-8"), str(p)
+        where = str(p)
+        text = _read_text(p, where)
     else:
         res = presets_root() / kind / f"{name_or_path}.toml"
         if not res.is_file():
             known = ", ".join(list_presets(kind)) or "none"
             raise ArtkitError(f"unknown {kind} preset '{name_or_path}'", f"known: {known}, or give a .toml path")
-        text, where = res.read_text(encoding="utf-8"), f"presets/{kind}/{name_or_path}.toml"
+        where = f"presets/{kind}/{name_or_path}.toml"
+        text = _read_text(res, where)
     try:
         return tomllib.loads(text), where
     except tomllib.TOMLDecodeError as exc:
         raise ArtkitError(f"preset {where} is not valid TOML: {exc}") from None
+
+
+MAX_PRESET_BYTES = 1 << 20
+
+
+def _read_text(path, where: str) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ArtkitError(f"preset {where} cannot be read: {exc.strerror or exc}") from None
+    if len(data) > MAX_PRESET_BYTES:
+        raise ArtkitError(f"preset {where} is {len(data)} bytes; presets are small TOML files")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ArtkitError(f"preset {where} is not UTF-8 text", "save it as UTF-8 TOML") from None
 
 
 def load_preset(name_or_path: str | Path, kind: str, schema: type) -> dict[str, Any]:
@@ -76,6 +94,11 @@ def validate(table: dict, schema: type, where: str, prefix: str = "") -> None:
     """Check every key of ``table`` against the fields of dataclass ``schema``."""
     hints = typing.get_type_hints(schema)
     fields = {f.name for f in dataclasses.fields(schema)}
+    required = [f.name for f in dataclasses.fields(schema)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    for key in required:
+        if key not in table:
+            raise ArtkitError(f"preset {where}: required key '{prefix + key}' is missing")
     for key, value in table.items():
         full = prefix + key
         if key not in fields:
@@ -87,8 +110,8 @@ def validate(table: dict, schema: type, where: str, prefix: str = "") -> None:
             if not isinstance(value, dict):
                 raise ArtkitError(f"preset {where}: key '{full}' should be a table")
             validate(value, expected, where, full + ".")
-        elif not _type_ok(value, expected):
-            raise ArtkitError(f"preset {where}: key '{full}' should be {_type_name(expected)}, "
+        elif not type_ok(value, expected):
+            raise ArtkitError(f"preset {where}: key '{full}' should be {type_name(expected)}, "
                               f"got {type(value).__name__} {value!r}")
 
 
@@ -99,12 +122,12 @@ def _closest(key: str, options) -> str | None:
     return found[0] if found else None
 
 
-def _type_ok(value: Any, tp: Any) -> bool:
+def type_ok(value: Any, tp: Any) -> bool:
     origin = typing.get_origin(tp)
     if tp is Any:
         return True
     if origin in (typing.Union, types.UnionType):
-        return any(_type_ok(value, a) for a in typing.get_args(tp))
+        return any(type_ok(value, a) for a in typing.get_args(tp))
     if tp is type(None):
         return value is None
     if origin is typing.Literal:
@@ -114,8 +137,8 @@ def _type_ok(value: Any, tp: Any) -> bool:
         if not isinstance(value, list):
             return False
         if origin is tuple and args and args[-1] is not Ellipsis:
-            return len(value) == len(args) and all(_type_ok(v, a) for v, a in zip(value, args))
-        return all(_type_ok(v, args[0]) for v in value) if args else True
+            return len(value) == len(args) and all(type_ok(v, a) for v, a in zip(value, args))
+        return all(type_ok(v, args[0]) for v in value) if args else True
     if origin is dict:
         return isinstance(value, dict)
     if tp is float:
@@ -127,12 +150,12 @@ def _type_ok(value: Any, tp: Any) -> bool:
     return isinstance(value, tp) if isinstance(tp, type) else True
 
 
-def _type_name(tp: Any) -> str:
+def type_name(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin is typing.Literal:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
     if origin in (typing.Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+        return " or ".join(type_name(a) for a in typing.get_args(tp))
     if tp is type(None):
         return "absent"
     return {float: "a number", int: "an integer", str: "a string", bool: "true/false"}.get(

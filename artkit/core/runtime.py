@@ -59,6 +59,15 @@ def make_generator(seed: int | None, device: torch.device | str = "cpu") -> torc
     return gen
 
 
+def default_generator(generator: torch.Generator | None, seed: int = 0) -> torch.Generator:
+    """``generator``, or a CPU generator seeded with ``seed`` when it is ``None``.
+
+    Library functions take ``generator=None`` and call this, so that a call without one is
+    still reproducible and never touches torch's global random state.
+    """
+    return generator if generator is not None else make_generator(seed, "cpu")
+
+
 def generator_seed(gen: torch.Generator | None) -> int | None:
     """The initial seed of ``gen`` (for manifests), or ``None``."""
     return None if gen is None else int(gen.initial_seed())
