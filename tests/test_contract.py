@@ -15,9 +15,7 @@ how to run the main command so that it writes its outputs there. For each capabi
 from __future__ import annotations
 
 import importlib.util
-import io
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
