@@ -235,7 +235,9 @@ _GROUPS: dict[int, dict[str, list[int]]] = {}
 # --------------------------------------------------------------------------------- confidence
 
 # Thresholds on a label's group probability, chosen by ``benchmarks/story.py --calibrate`` on
-# CALIBRATION-FIGURES
+# 24 labelled photos that are not in the evaluation set: the top label's noun named what a person
+# sees in 13 of 17 photos at p >= 0.45 and in 2 of 6 between 0.15 and 0.45 (and 0 of 1 below):
+# above SURE a label is told as a fact, between GUESS and SURE as a guess, below GUESS not at all.
 SURE = 0.45
 GUESS = 0.15
 

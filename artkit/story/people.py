@@ -15,9 +15,11 @@ ImageNet has no class for a person, so a classifier names what a person wears or
 3. **the person in words**: "a photographer holding a camera", "a person in a grey suit" — the
    colour of the clothes read from the region below the face.
 
-A person is reported when a face is found, or when the cues are strong without one (a "wears"
-or "is" cue with probability ≥ 0.25, or several cues adding up to 0.4): a suit alone, seen on
-a hanger, is not a person, but a suit at 0.84 nearly always is one in a photo.
+A person is reported when a face is found, or when the cues are strong without one: something
+worn or a person class at probability ≥ 0.25 (or several adding up to 0.4), or something held or
+used at ≥ 0.75 (a drum at 0.49 may stand in a room; a camera on a tripod at 0.94 has a
+photographer). A suit on a hanger is not a person, but a suit at 0.84 in a photo nearly always
+is one.
 
 Example:
     >>> from PIL import Image
@@ -38,7 +40,9 @@ from artkit.story.labels import GUESS, PERSON_CUES, ROLE_CONTEXT, SURE, article,
 MAX_SIDE = 400
 CUE_MIN = 0.03        # a cue class counts from this probability
 CUE_ALONE = 0.25      # a wears/is cue this strong means a person even without a face
-CUES_TOGETHER = 0.40  # or several cues adding up to this
+CUES_TOGETHER = 0.40  # or several worn cues adding up to this
+HELD_ALONE = 0.75     # a thing held or used (a ball, a camera on a tripod) only when this sure
+MIN_SKIN = 0.6        # a face box needs this share of skin-coloured pixels
 
 
 @dataclass
@@ -140,7 +144,28 @@ def find_faces(image: Image.Image, max_side: int = MAX_SIDE) -> list[Face]:
                                        max_size=(short, short), min_neighbor_number=4)
     boxes = [Face(int(d["c"] / scale), int(d["r"] / scale), int(d["width"] / scale),
                   int(d["height"] / scale)) for d in found]
-    return merge_faces(boxes)
+    grey_photo = _is_grey(image)
+    return merge_faces([f for f in boxes if grey_photo or skin_share(image, f) >= MIN_SKIN])
+
+
+def _is_grey(image: Image.Image) -> bool:
+    """Whether a photo has (next to) no colour, so skin colour cannot be judged."""
+    small = image.convert("YCbCr").resize((64, 64))
+    return float(np.abs(np.asarray(small, np.float32)[..., 1:] - 128).mean()) < 2.5
+
+
+def skin_share(image: Image.Image, face: Face) -> float:
+    """The share of skin-coloured pixels in the middle of a face box. Skin: 77 ≤ Cb ≤ 127 and 133 ≤ Cr ≤ 173 (Chai and Ngan 1999),
+    which holds across skin tones; the cascade's false hits on fruit, leaves and furniture
+    mostly fail it."""
+    l, t, r, b = face.box
+    inner = image.convert("RGB").crop((l + (r - l) // 4, t + (b - t) // 5, r - (r - l) // 4,
+                                       b - (b - t) // 5))
+    ycc = np.asarray(inner.convert("YCbCr"), np.float32)  # (h, w, 3)
+    if ycc.size == 0:
+        return 0.0
+    cb, cr = ycc[..., 1], ycc[..., 2]
+    return float(np.mean((cb >= 77) & (cb <= 127) & (cr >= 133) & (cr <= 173)))
 
 
 _CASCADE: dict = {}
@@ -184,8 +209,10 @@ def find_people(image: Image.Image, probs, names: list[str]) -> People | None:
     """
     faces = find_faces(image)
     cues = person_cues(probs, names)
-    strong = [p for n, p in cues if PERSON_CUES[n][0] in ("wears", "is")]
-    if not faces and not (any(p >= CUE_ALONE for p in strong) or sum(p for _, p in cues) >= CUES_TOGETHER):
+    worn = [p for n, p in cues if PERSON_CUES[n][0] in ("wears", "is")]
+    held = [p for n, p in cues if PERSON_CUES[n][0] in ("holds", "beside")]
+    if not faces and not (max(worn, default=0) >= CUE_ALONE or sum(worn) >= CUES_TOGETHER
+                          or max(held, default=0) >= HELD_ALONE):
         return None
     people = People(count=max(1, len(faces)), faces=faces, evidence="face" if faces else "cues")
     for name, p in cues:
