@@ -132,6 +132,7 @@ def tell_cmd(
     from artkit.core.runtime import make_generator
     from artkit.story.api import Storyteller, make_config
     from artkit.story.corpus import check_style
+    from artkit.story.facts import check_image
 
     suffix = output.suffix[1:].lower() if output is not None else ""
     fmt = format_ or (Format(suffix) if suffix in Format.__members__ else Format.md)
@@ -150,7 +151,7 @@ def tell_cmd(
     explained = [run.image_output(_explain_path(output, p), what="explanation") for p in photos] \
         if explain else []
     check_style(style)  # the corpus, before any network loads
-    images = [load_image(p) for p in photos]  # unreadable photos, too
+    images = [check_image(load_image(p)) for p in photos]  # unreadable or tiny photos, too
     with run:
         teller = Storyteller(writer, captioner=captioner, device=run.device, progress=run.progress)
         stories = []

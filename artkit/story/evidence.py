@@ -26,7 +26,7 @@ def pick_label(facts: Facts) -> tuple[Label, str]:
     if s.kind == "person":
         cue = next((lab for lab in facts.labels if lab.label in PERSON_CUES), None)
         if cue is not None:
-            return cue, f"what the {s.noun} wears or holds"
+            return cue, f"what the {s.noun} wears, holds or uses"
         return facts.top, f"the {s.noun} came from a face; the top label"
     if s.kind == "scene":
         scene = next((lab for lab in facts.labels if lab.label in SCENE_CLASSES), facts.top)

@@ -193,8 +193,7 @@ def choose_subject(labels: list[Label], people: People | None, stars: bool,
         return Subject("object", top.noun, hedge(f"{article(top.noun)} {top.noun}", p), top.words,
                        p, p >= SURE)
     names = " and ".join(c.name for c in colours[:2]) or "grey"
-    return Subject("picture", "picture", f"a picture in {names}", ("picture",) + tuple(
-        w for c in colours[:2] for w in c.words), p, False)
+    return Subject("picture", "picture", f"a picture in {names}", ("picture",), p, False)
 
 
 # --------------------------------------------------------------------------------- facts
