@@ -35,20 +35,17 @@ def test_real_facts_people_sky_and_what_probabilities_mean(real_weights):
 @pytest.mark.weights
 @pytest.mark.slow
 def test_real_story_about_the_cat(real_weights, tmp_path, monkeypatch):
-    for name in ("efficientnet-lite0", "minilm-l6", "smollm2-135m"):
-        real_weights(name)
-    monkeypatch.setenv("ARTKIT_HOME", str(tmp_path))  # the corpus cache goes here, not the shared one
     import os
 
     from artkit.story.api import Storyteller
-    from artkit.weights import store
-
-    home = store.artkit_home()
-    (home / "weights").mkdir(parents=True)
-    from conftest import REAL_HOME
 
     for name in ("efficientnet-lite0", "minilm-l6", "smollm2-135m"):
-        os.symlink(os.path.join(REAL_HOME, "weights", name), home / "weights" / name)
+        real_weights(name)
+    real = os.environ["ARTKIT_HOME"]  # the shared cache: read, never written
+    monkeypatch.setenv("ARTKIT_HOME", str(tmp_path))  # the corpus embeddings are cached here
+    (tmp_path / "weights").mkdir()
+    for name in ("efficientnet-lite0", "minilm-l6", "smollm2-135m"):
+        os.symlink(os.path.join(real, "weights", name), tmp_path / "weights" / name)
     teller = Storyteller(corpus_limit=200, device="cpu")
     story = teller.tell(_photo("chelsea"), "noir", length=25, retries=0)
     assert story.facts.subject.noun == "cat"
