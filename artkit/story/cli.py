@@ -14,7 +14,6 @@ from artkit.core.cli import (
     DeviceOpt,
     ForceOpt,
     JsonOpt,
-    OptionalOutputOpt,
     QuietOpt,
     Run,
     SeedOpt,
@@ -52,6 +51,10 @@ TempOpt = Annotated[float, typer.Option(
     "--temperature", help="Sampling temperature (0 = greedy; 0-2).")]
 RetriesOpt = Annotated[int, typer.Option(
     "--retries", help="Extra drafts when one is degenerate or misses the photo (0-10).")]
+StoryOutputOpt = Annotated[Optional[Path], typer.Option(
+    "--output", "-o", help="Write the stories to this file (.md, .txt or .json; default: print "
+                           "them); OUT.json beside it holds every fact, the exemplars, the "
+                           "weights and the seed.")]
 SUFFIXES = {".md", ".txt", ".json"}
 
 
@@ -80,7 +83,7 @@ def _explain_path(output: Path, photo: Path) -> Path:
 @command(app, "tell")
 def tell_cmd(
     photos: Annotated[List[Path], typer.Argument(help="One or more photos; one story each.")],
-    output: OptionalOutputOpt = None,
+    output: StoryOutputOpt = None,
     style: StyleOpt = "romance",
     length: LengthOpt = 200,
     temperature: TempOpt = 0.7,

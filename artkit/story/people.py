@@ -217,7 +217,9 @@ def find_people(image: Image.Image, probs, names: list[str]) -> People | None:
     people = People(count=max(1, len(faces)), faces=faces, evidence="face" if faces else "cues")
     for name, p in cues:
         relation, phrase, role = PERSON_CUES[name]
-        if p >= SURE or (relation == "is" and p >= GUESS):
+        # a role from what the person is, holds or uses — never from clothes alone: a jacket
+        # the classifier calls a military uniform does not make its wearer a soldier
+        if relation != "wears" and (p >= SURE or (relation == "is" and p >= GUESS)):
             people.role = people.role or role
         if relation == "is" or p < GUESS:
             continue
