@@ -13,6 +13,10 @@ Three parts, each its own flag:
   noun names what a person sees, by probability band — the figures behind the confidence
   thresholds :data:`artkit.story.labels.SURE` and ``GUESS``; and the face detector's precision
   and recall (people / no people, and counts) on both sets.
+* ``--speed``: one 200-word romance story about scikit-image's cat end to end (networks loaded,
+  corpus embeddings cached), peak RSS, and decoding speed: artkit's loop (float32 prefill,
+  bfloat16 fused Llama step) against transformers' ``generate`` on the float32 model, the same
+  prompt and number of tokens, in the same run.
 * ``--evaluate DIR``: ``artkit story evaluate`` on the labelled set in the conditions full,
   labels_only (the facts as artkit had them before people and scenes), no_facts and
   no_exemplars, for ``--styles``: subject naming overall and on the people subset, grounding,
@@ -255,6 +259,56 @@ def calibrate(folder: Path) -> list[dict]:
     return tables
 
 
+# ----------------------------------------------------------------------------------- speed
+
+
+def speed(length: int = 200, tokens: int = 150) -> list[dict]:
+    import skimage.data
+    import torch
+    from PIL import Image
+
+    from artkit.core.runtime import set_threads
+    from artkit.story.api import Storyteller
+    from artkit.story.writer import Writer
+
+    set_threads(2)
+    t0, c0 = time.perf_counter(), time.process_time()
+    teller = Storyteller(device="cpu")
+    load = time.perf_counter() - t0
+    teller.style("romance")  # corpus embeddings: computed once per machine, then cached
+    cat = Image.fromarray(np.asarray(skimage.data.chelsea()))
+    t = time.perf_counter()
+    story = teller.tell(cat, "romance", length=length)
+    total = time.perf_counter() - t + load
+    cpu = time.process_time() - c0
+    print(f"\n# {story.title}\n\n{story.text}\n")
+    w = teller.writer
+    prompt = w.prompt("noir", 100, story.captions, list(teller.style("noir")[1][:3]), "cat", "the cat")
+    ids = w.tokenizer(prompt, return_tensors="pt", add_special_tokens=not w.chat)
+    t = time.perf_counter()
+    text = w.generate(prompt, 10_000, 0.0, None, max_tokens=tokens)
+    made = len(w.tokenizer(text, add_special_tokens=False)["input_ids"])
+    ours = made / (time.perf_counter() - t)
+    stock = Writer(dtype="float32")
+    with torch.inference_mode():
+        t = time.perf_counter()
+        stock.model.generate(**ids, max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False,
+                             pad_token_id=w.tokenizer.eos_token_id)
+        base = tokens / (time.perf_counter() - t)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    load_avg = open("/proc/loadavg").read().split()[0]
+    return [table(f"a {length}-word romance story about scikit-image's cat, end to end",
+                  ["words", "drafts", "wall s", "CPU s", "networks s", "facts s", "writing s",
+                   "title s", "peak RSS MB"],
+                  [[story.words, story.attempts, round(total, 1), round(cpu, 1), round(load, 1),
+                    story.timings.get("facts"), story.timings.get("write"),
+                    story.timings.get("title"), round(rss)]], f"load average {load_avg}"),
+            table(f"decoding, {ids['input_ids'].shape[1]}-token prompt + {tokens} tokens, greedy",
+                  ["artkit tokens/s", "transformers generate (float32) tokens/s", "ratio"],
+                  [[round(ours, 2), round(base, 2), round(ours / base, 2)]],
+                  f"load average {load_avg}")]
+
+
 # ----------------------------------------------------------------------------------- evaluate
 
 
@@ -309,6 +363,7 @@ def main() -> None:
     ap.add_argument("--build", type=Path)
     ap.add_argument("--calibrate", type=Path)
     ap.add_argument("--evaluate", type=Path)
+    ap.add_argument("--speed", action="store_true")
     ap.add_argument("--styles", default="fairytale,noir")
     ap.add_argument("--conditions", default="full,labels_only,no_facts,no_exemplars")
     ap.add_argument("--length", type=int, default=80)
@@ -321,6 +376,8 @@ def main() -> None:
         build(args.build)
     if args.calibrate:
         tables += calibrate(args.calibrate)
+    if args.speed:
+        tables += speed()
     if args.evaluate:
         tables += evaluate_set(args.evaluate, args.styles.split(","), args.length,
                                args.conditions.split(","), args.retries)
