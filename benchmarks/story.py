@@ -34,6 +34,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import shutil
 import subprocess
@@ -316,15 +317,33 @@ def evaluate_set(folder: Path, styles: list[str], length: int, conditions: list[
                  retries: int) -> list[dict]:
     from artkit.core.runtime import make_generator, set_threads
     from artkit.story.api import Storyteller
-    from artkit.story.evaluate import evaluate, read_labels
+    from artkit.story.evaluate import StoryEvaluation, evaluate, read_labels, summarise
 
     set_threads(2)
     labels = read_labels(folder / "labels.tsv")
     t0 = time.perf_counter()
     cpu0 = time.process_time()
     teller = Storyteller(device="cpu")
-    rep = evaluate([folder / n for n in labels], styles, teller, labels=labels, length=length,
-                   conditions=conditions, retries=retries, generator=make_generator(0))
+    gen = make_generator(0)
+    stories: list[dict] = []
+    log = Path(tempfile.gettempdir()) / "story-records.jsonl"
+    log.write_text("")
+    for name in labels:  # photo by photo, each story logged as it comes (the same random stream)
+        part = evaluate([folder / name], styles, teller, labels=labels, length=length,
+                        conditions=conditions, retries=retries, generator=gen)
+        stories += part.stories
+        with log.open("a") as f:
+            for r in part.stories:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        print(f"{name}: {sum(bool(r['subject_named']) for r in part.stories)}/{len(part.stories)} "
+              f"named", flush=True)
+    summary = {}
+    for c in conditions:
+        mine = [r for r in stories if r["condition"] == c]
+        summary[c] = summarise(mine, length)
+        summary[c]["by_style"] = {s: summarise([r for r in mine if r["style"] == s], length)
+                                  for s in styles}
+    rep = StoryEvaluation(summary=summary, stories=stories)
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     rows = []
     for c, s in rep.summary.items():
@@ -342,7 +361,7 @@ def evaluate_set(folder: Path, styles: list[str], length: int, conditions: list[
                 six.append([name, r["condition"], r["labels"][0] if r["labels"] else "",
                             r["subject"], r["title"], "yes" if r["subject_named"] else "no"])
     out = Path(tempfile.gettempdir()) / "story-evaluation.json"
-    out.write_text(__import__("json").dumps(rep.to_dict(), indent=1, ensure_ascii=False))
+    out.write_text(json.dumps(rep.to_dict(), indent=1, ensure_ascii=False))
     print(f"every story: {out}")
     cols = ["condition", "stories", "subject", "subject (people)", "grounding", "style acc.",
             "distinct-2", "repeated", "length ok", "s/story"]
