@@ -17,6 +17,11 @@ Three parts, each its own flag:
   corpus embeddings cached), peak RSS, and decoding speed: artkit's loop (float32 prefill,
   bfloat16 fused Llama step) against transformers' ``generate`` on the float32 model, the same
   prompt and number of tokens, in the same run.
+* ``--subjects DIR``: without writing stories, the subject each photo's story would be about
+  (the phrase that opens it and leads its prompt) against the label file, for the new facts and
+  the old rule (the top ImageNet label, told as certain): a fast upper bound of subject naming.
+* ``--gallery``: scikit-image's cat in the five styles with the defaults (seed 0), written to
+  ``gallery/story/README.md`` exactly as the writer wrote them.
 * ``--evaluate DIR``: ``artkit story evaluate`` on the labelled set in the conditions full,
   labels_only (the facts as artkit had them before people and scenes), no_facts and
   no_exemplars, for ``--styles``: subject naming overall and on the people subset, grounding,
@@ -260,6 +265,74 @@ def calibrate(folder: Path) -> list[dict]:
     return tables
 
 
+# ----------------------------------------------------------------------------------- subjects
+
+
+def subjects(folder: Path) -> list[dict]:
+    from artkit import nets
+    from artkit.core.images import load_image
+    from artkit.story.evaluate import read_labels
+    from artkit.story.facts import extract
+    from artkit.story.writer import mentions
+
+    model = nets.load_efficientnet("cpu")
+    labels = read_labels(folder / "labels.tsv")
+    rows, totals = [], {"new": [0, 0], "old": [0, 0]}
+    for name, label in labels.items():
+        image = load_image(folder / name)
+        new, old = extract(image, model), extract(image, model, people=False)
+        hits = [mentions(f.subject.phrase, label.nouns) for f in (new, old)]
+        for key, hit in zip(("new", "old"), hits):
+            totals[key][0] += hit
+            totals[key][1] += hit and label.people > 0
+        rows.append([name, label.people, new.describe_labels()[0], new.subject.phrase,
+                     "yes" if hits[0] else "no", old.subject.phrase, "yes" if hits[1] else "no"])
+    people = sum(v.people > 0 for v in labels.values())
+    summary = [[k, f"{v[0]}/{len(labels)}", f"{v[1]}/{people}"] for k, v in totals.items()]
+    return [table("the subject each story is told about, against what a person sees",
+                  ["photo", "people", "top label", "subject (new)", "named", "subject (old rule)",
+                   "named"], rows),
+            table("subject named by the subject phrase", ["facts", "all photos", "with people"],
+                  summary)]
+
+
+# ----------------------------------------------------------------------------------- gallery
+
+
+def gallery(teller=None) -> list[dict]:
+    import textwrap
+
+    import skimage.data
+    from PIL import Image
+
+    from artkit.story.api import Storyteller
+
+    teller = teller or Storyteller(device="cpu")
+    cat = Image.fromarray(np.asarray(skimage.data.chelsea()))
+    stories = [(style, n, teller.tell(cat, style, length=n)) for style, n in
+               (("romance", 200), ("fairytale", 120), ("noir", 120), ("scifi", 120),
+                ("adventure", 120))]
+    first = stories[0][2]
+    out = ["# `artkit story` — scikit-image's cat", "", "![chelsea](chelsea.jpg)", "",
+           f"Facts artkit read from the photo: {' '.join(first.captions)} ImageNet: "
+           f"{'; '.join(first.facts.describe_labels()[:2])}.", "",
+           "Written by SmolLM2-135M-Instruct with artkit's defaults (seed 0, temperature 0.7, 3 "
+           "exemplars, the style's opening, no vocabulary bias), exactly as written: "
+           "`python benchmarks/story.py --gallery`.", ""]
+    rows = []
+    for style, n, st in stories:
+        out += [f"## {style}, {n} words asked, {st.words} written, {st.attempts} draft(s)", "",
+                f"> # {st.title}", ">"]
+        for para in st.text.split("\n\n"):
+            out += ["> " + line for line in textwrap.wrap(para, 96)] + [">"]
+        out[-1] = ""
+        rows.append([style, n, st.words, st.attempts, round(st.seconds, 1), st.title])
+    (Path(__file__).resolve().parents[1] / "gallery" / "story" / "README.md").write_text(
+        "\n".join(out))
+    return [table("gallery: the cat in five styles", ["style", "asked", "words", "drafts",
+                                                      "seconds", "title"], rows)]
+
+
 # ----------------------------------------------------------------------------------- speed
 
 
@@ -383,6 +456,8 @@ def main() -> None:
     ap.add_argument("--calibrate", type=Path)
     ap.add_argument("--evaluate", type=Path)
     ap.add_argument("--speed", action="store_true")
+    ap.add_argument("--subjects", type=Path)
+    ap.add_argument("--gallery", action="store_true")
     ap.add_argument("--styles", default="fairytale,noir")
     ap.add_argument("--conditions", default="full,labels_only,no_facts,no_exemplars")
     ap.add_argument("--length", type=int, default=80)
@@ -395,8 +470,12 @@ def main() -> None:
         build(args.build)
     if args.calibrate:
         tables += calibrate(args.calibrate)
+    if args.subjects:
+        tables += subjects(args.subjects)
     if args.speed:
         tables += speed()
+    if args.gallery:
+        tables += gallery()
     if args.evaluate:
         tables += evaluate_set(args.evaluate, args.styles.split(","), args.length,
                                args.conditions.split(","), args.retries)
