@@ -23,6 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from artkit.core.errors import ArtkitError
+from artkit.core.files import atomic_write_text
+from artkit.core.presets import presets_root
+from artkit.story.rdata import RFormatError, read_rdb
+from artkit.weights import store
 
 BUILTIN_STYLES = ("romance", "fairytale", "noir", "scifi", "adventure")
 AUSTEN_NOVELS = ("sensesensibility", "prideprejudice", "mansfieldpark", "emma",
@@ -112,9 +116,7 @@ def split_passages(text: str) -> list[str]:
 
 
 def _cache_dir() -> Path:
-    from artkit.weights.store import artkit_home
-
-    return artkit_home() / "cache" / "story"
+    return store.artkit_home() / "cache" / "story"
 
 
 def austen_db(root: str | os.PathLike | None = None) -> Path:
@@ -126,10 +128,8 @@ def austen_db(root: str | os.PathLike | None = None) -> Path:
     Raises:
         ArtkitError: the data set is not fetched (the hint names the command).
     """
-    how = "run `artkit weights fetch janeausten`"
+    how = "run `artkit weights fetch janeausten` (or `artkit weights fetch --all`)"
     if root is None:
-        from artkit.weights import store
-
         try:
             root = store.data_path("janeausten")
         except (ArtkitError, AttributeError) as exc:
@@ -145,8 +145,6 @@ def austen_db(root: str | os.PathLike | None = None) -> Path:
 
 def austen_novels(root: str | os.PathLike | None = None) -> dict[str, list[str]]:
     """The six novels as ``{name: lines}``, read from the R database (no cache)."""
-    from artkit.story.rdata import RFormatError, read_rdb
-
     try:
         objs = read_rdb(austen_db(root), list(AUSTEN_NOVELS))
     except RFormatError as exc:
@@ -177,16 +175,25 @@ def austen_passages(root: str | os.PathLike | None = None) -> list[str]:
     for lines in austen_novels(rdb.parent).values():
         passages.extend(split_passages("\n".join(lines)))
     cache.parent.mkdir(parents=True, exist_ok=True)
-    from artkit.core.files import atomic_write_text
-
     atomic_write_text(cache, json.dumps({"source": str(rdb), "passages": passages}))
     return passages
 
 
 def _builtin_file(name: str) -> Path:
-    from artkit.core.presets import presets_root
-
     return Path(str(presets_root() / "story" / f"{name}.txt"))
+
+
+def check_style(style: str | os.PathLike) -> None:
+    """Check, cheaply and before any network loads, that ``style`` can be loaded: a built-in
+    name, the romance corpus fetched, or a readable UTF-8 text file with passages.
+
+    Raises:
+        ArtkitError: what is wrong, and how to fix it.
+    """
+    if str(style) == "romance":
+        austen_db()
+    else:
+        load_style(style)
 
 
 def load_style(style: str | os.PathLike) -> StyleCorpus:

@@ -15,8 +15,33 @@ only when that agrees, and otherwise decodes through the model's own modules.
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 import torch.nn.functional as F
+
+
+def forward(model, ids: torch.Tensor, cache):
+    """One forward pass of a causal LM with its key/value cache, only the last position's
+    logits computed (the keyword names differ between transformers versions)."""
+    key = _KWARGS.get(type(model))
+    if key is None:
+        params = inspect.signature(model.forward).parameters
+        key = ("cache" if "cache" in params else "past_key_values", "logits_to_keep" in params)
+        _KWARGS[type(model)] = key
+    kwargs = {key[0]: cache, "use_cache": True}
+    if key[1]:
+        kwargs["logits_to_keep"] = 1
+    return model(input_ids=ids, **kwargs)
+
+
+_KWARGS: dict[type, tuple[str, bool]] = {}
+
+
+def cache_of(out):
+    """The key/value cache of a forward pass's output."""
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else getattr(out, "past_key_values", None)
 
 
 def supports(model: torch.nn.Module) -> bool:
@@ -150,13 +175,11 @@ class LlamaStepper:
     def check(self, model: torch.nn.Module, tokens: list[int], tol: float = 0.25) -> bool:
         """Whether two steps after a short prefill give the model's own next-token logits (within
         ``tol`` of their spread: bfloat16 rounding allowed, a wrong rotary or head layout not)."""
-        from artkit.story.writer import _cache_of, _forward
-
         if len(tokens) < 3:
             return False
         first, rest = tokens[:-2], tokens[-2:]
-        out = _forward(model, torch.tensor([first]), None)
-        if not self.start(_cache_of(out), len(first), len(tokens)):
+        out = forward(model, torch.tensor([first]), None)
+        if not self.start(cache_of(out), len(first), len(tokens)):
             return False
         full = model(input_ids=torch.tensor([tokens])).logits[0, -3:].float()  # (3, V)
         for j, tok in enumerate(rest):

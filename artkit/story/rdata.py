@@ -117,7 +117,7 @@ class _Reader:
         kind = flags & 0xFF
         levels = flags >> 12
         has_attr = bool(flags & (1 << 9))
-        has_tag = bool(flags & (1 << 10))
+
         if kind == NILVALUE_SXP or kind == NILSXP:
             return None
         if kind in (GLOBALENV_SXP, BASEENV_SXP, EMPTYENV_SXP, BASENAMESPACE_SXP,

@@ -4,8 +4,9 @@ The default writer is SmolLM2-135M-Instruct (``smollm2-135m`` in the weight stor
 Hugging Face causal-LM folder works. Degenerate output is guarded against three ways: in decoding
 (repetition penalty, no repeated n-grams, a token budget from the target length), in clean-up
 (repeated sentences dropped, the text cut at a sentence end near the target length) and by
-retries with the next seed when a draft is too short, repetitive or misses the facts. The
-title is asked for afterwards, in a second short greedy generation that reads the story.
+retries (drawing on from the same generator) when a draft is too short, repetitive or misses
+the facts. Unbalanced quotation marks are closed or dropped. The title is asked for afterwards,
+in a second short greedy generation that reads the story.
 
 The style reaches the writer three ways: passages of the style corpus as earlier turns of the
 conversation, the story's first words in the style's voice (:data:`STYLE_OPENINGS`), and a
@@ -24,6 +25,9 @@ from pathlib import Path
 import torch
 
 from artkit.core.errors import ArtkitError
+from artkit.story.corpus import split_sentences
+from artkit.story.fastllama import LlamaStepper, cache_of, forward, supports
+from artkit.weights import store
 
 TOKENS_PER_WORD = 1.45
 
@@ -64,12 +68,36 @@ STYLE_OPENINGS = {
 }
 
 
-def opening(style: str, thing: str, seed: int) -> str:
-    """The first words of a story in ``style`` about ``thing`` (one of the style's openings)."""
-    choices = STYLE_OPENINGS.get(style)
+# The same for a subject that is a place or a guess, named with its article ({place}: "a night
+# sky full of stars", "what might be a lake shore").
+PLACE_OPENINGS = {
+    "romance": ("Nobody at the Ashford assembly had expected an evening walk to {place} to cause "
+                "such a stir among the young ladies, and Miss Harriet Grey",),
+    "fairytale": ("Once upon a time, in a kingdom beyond the seven hills, near {place}, there lived",),
+    "noir": ("I first saw {place} on a wet Tuesday night, under the neon, and I should have walked "
+             "away. I",),
+    "scifi": ("In the year 2347, the cameras of the starship Meridian showed {place}. The ship's "
+              "computer",),
+    "adventure": ("The old map had led us across the mountains and the jungle to {place}, and the "
+                  "storm",),
+}
+
+
+def opening(style: str, thing: str, choice: int = 0, place: bool = False) -> str:
+    """The first words of a story in ``style`` about ``thing``.
+
+    Args:
+        style: the style's name (a style file gets "The {thing}").
+        thing: the subject without its article ("grey cat", "person in a grey suit"), or with it
+            when ``place``.
+        choice: which of the style's openings (taken modulo their number).
+        place: ``thing`` is a place or a guess, named with its article.
+    """
+    table = PLACE_OPENINGS if place else STYLE_OPENINGS
+    choices = table.get(style)
     if not choices:
-        return f"The {thing}"
-    return choices[int(seed) % len(choices)].format(thing=thing)
+        return f"{thing[:1].upper()}{thing[1:]}" if place else f"The {thing}"
+    return choices[int(choice) % len(choices)].format(thing=thing, place=thing)
 
 
 @dataclass
@@ -111,9 +139,7 @@ class Writer:
         from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
         if folder is None:
-            from artkit.weights.store import hf_folder
-
-            folder = hf_folder("smollm2-135m")
+            folder = store.hf_folder("smollm2-135m")
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise ArtkitError(f"writer folder '{self.folder}' does not exist",
@@ -166,12 +192,10 @@ class Writer:
     def _fast_stepper(self):
         """artkit's own Llama decoding step (:mod:`artkit.story.fastllama`) when the model is a
         plain Llama on CPU and the step agrees with the model; else None."""
-        from artkit.story import fastllama
-
-        if self.device.type != "cpu" or not fastllama.supports(self.model):
+        if self.device.type != "cpu" or not supports(self.model):
             return None
         try:
-            stepper = fastllama.LlamaStepper(self.model, self.decode_dtype)
+            stepper = LlamaStepper(self.model, self.decode_dtype)
             probe = self.tokenizer("The grey cat sat by the window and watched the rain",
                                    add_special_tokens=False)["input_ids"]
             return stepper if stepper.check(self.model, probe) else None
@@ -181,14 +205,25 @@ class Writer:
     # ------------------------------------------------------------------------- prompt
 
     def prompt(self, style: str, length: int, facts: list[str] | None,
-               exemplars: list[str] | None, subject: str | None, colour: str | None,
+               exemplars: list[str] | None, subject: str | None, about: str | None = None,
                opening: str | None = None) -> str:
         """The story prompt (chat-formatted when the tokenizer has a chat template).
 
         Small models follow short, concrete requests best: the exemplars come first, as earlier
-        turns of the conversation (few-shot examples of the voice), then the facts and one
-        sentence that names the style, the subject and its colour. ``opening`` starts the
-        writer's answer (the story's first words), so that it begins with the photo.
+        turns of the conversation (few-shot examples of the voice), then the facts — the subject
+        first, objects second — and one sentence that names the style and the subject.
+        ``opening`` starts the writer's answer (the story's first words), so that it begins with
+        the photo.
+
+        Args:
+            style: the style's name.
+            length: the target length in words.
+            facts: the fact sentences (None: the writer is told only the style).
+            exemplars: passages of the style corpus.
+            subject: the noun the story must name ("cat", "photographer").
+            about: the subject as the story should meet it ("the grey cat", "a photographer
+                holding a camera"; default: the subject).
+            opening: the story's first words.
         """
         voice = STYLE_VOICES.get(style, f"a story in the voice of the '{style}' passages")
         short = voice.split(":")[0]
@@ -201,8 +236,8 @@ class Writer:
             parts.append("The photo:\n" + "\n".join(f"- {f}" for f in facts))
         ask = f"Write {voice}, about {length} words long."
         if facts and subject:
-            what = f"{colour.split()[-1]} {subject}" if colour else subject
-            ask += f" The story is about the {what} in the photo: name the {subject} and its colour."
+            ask += (f" The story is about {about or 'the ' + subject} in the photo: name the "
+                    f"{subject} and a colour of the photo.")
         if exemplars:
             ask += " Use the same voice as your passages above, but new names and events."
         ask += " Write only the story."
@@ -233,9 +268,9 @@ class Writer:
         return f"{shots}{user}\n\n"
 
     @torch.inference_mode()
-    def title(self, story: str, seed: int) -> str:
+    def title(self, story: str) -> str:
         """A short title for ``story`` (greedy, a dozen tokens at most)."""
-        raw = self.generate(self.title_prompt(story), 8, 0.0, seed, max_tokens=14, penalty=1.0)
+        raw = self.generate(self.title_prompt(story), 8, 0.0, None, max_tokens=14, penalty=1.0)
         line = next((ln for ln in raw.split("\n") if ln.strip()), "")
         line = re.sub(r"^(title\s*:|#+)\s*", "", line.strip(), flags=re.I)
         return clean_title(line)
@@ -262,10 +297,11 @@ class Writer:
         return self._word_tokens
 
     @torch.inference_mode()
-    def generate(self, prompt: str, length: int, temperature: float, seed: int,
-                 max_tokens: int | None = None, penalty: float = 1.15,
-                 bias: torch.Tensor | None = None) -> str:
-        """Sample a continuation of ``prompt`` of about ``length`` words.
+    def generate(self, prompt: str, length: int, temperature: float,
+                 generator: torch.Generator | None, max_tokens: int | None = None,
+                 penalty: float = 1.15, bias: torch.Tensor | None = None) -> str:
+        """Sample a continuation of ``prompt`` of about ``length`` words, drawing from
+        ``generator`` (a CPU generator; unused when greedy, ``None`` then allowed).
 
         One prefill pass in float32, then token by token with the decoding copy of the model
         (bfloat16 by default) and its key/value cache. Each step: the repetition penalty over
@@ -282,7 +318,7 @@ class Writer:
             budget = max(8, min(budget, int(limit) - ids.shape[1]))
         story = max_tokens is None
         min_tokens = min(budget, int(length * 0.9)) if story else 0
-        gen = torch.Generator(device="cpu").manual_seed(int(seed))
+        gen = generator if generator is not None else torch.Generator().manual_seed(0)
         seq = ids[0].tolist()
         grams: dict[tuple[int, ...], set[int]] = {}
         if story:
@@ -290,8 +326,8 @@ class Writer:
                 grams.setdefault(tuple(seq[i:i + NGRAM - 1]), set()).add(seq[i + NGRAM - 1])
         seen = torch.zeros(self.vocab, dtype=torch.bool)
         seen[torch.tensor([t for t in seq if 0 <= t < self.vocab], dtype=torch.long)] = True
-        out = _forward(self.model, ids, None)
-        cache = _cache_of(out)
+        out = forward(self.model, ids, None)
+        cache = cache_of(out)
         stepper = self.stepper
         if stepper is not None and not stepper.start(cache, ids.shape[1], ids.shape[1] + budget):
             stepper = None
@@ -325,7 +361,7 @@ class Writer:
                 if stepper is not None:
                     logits_next = stepper.step(tok)
                 else:
-                    out = _forward(self.model, torch.tensor([[tok]], device=self.device), cache)
+                    out = forward(self.model, torch.tensor([[tok]], device=self.device), cache)
                     logits_next = out.logits[0, -1].float().cpu()
         return self.tokenizer.decode(new, skip_special_tokens=True)
 
@@ -356,31 +392,6 @@ def _pick(logits: torch.Tensor, temperature: float, gen: torch.Generator) -> int
 
 
 TOP_P = 0.92
-
-
-def _forward(model, ids: torch.Tensor, cache):
-    """One forward pass with the key/value cache, only the last position's logits computed
-    (the keyword names differ between transformers versions)."""
-    import inspect
-
-    key = _KWARGS.get(type(model))
-    if key is None:
-        params = inspect.signature(model.forward).parameters
-        key = ("cache" if "cache" in params else "past_key_values",
-               "logits_to_keep" in params)
-        _KWARGS[type(model)] = key
-    kwargs = {key[0]: cache, "use_cache": True}
-    if key[1]:
-        kwargs["logits_to_keep"] = 1
-    return model(input_ids=ids, **kwargs)
-
-
-_KWARGS: dict[type, tuple[str, bool]] = {}
-
-
-def _cache_of(out):
-    cache = getattr(out, "cache", None)
-    return cache if cache is not None else getattr(out, "past_key_values", None)
 
 
 def _add_low_precision_weights(model: torch.nn.Module, dtype: torch.dtype) -> None:
@@ -449,8 +460,6 @@ def clean_story(body: str, max_words: int) -> tuple[str, int]:
 
     Returns ``(text, repeated sentences dropped)``.
     """
-    from artkit.story.corpus import split_sentences
-
     body = re.sub(r"[*#_`]+", "", body)
     body = re.sub(r"(?im)^\s*(the end\.?|title:.*)\s*$", "", body)
     seen: set[str] = set()
@@ -474,12 +483,59 @@ def clean_story(body: str, max_words: int) -> tuple[str, int]:
             paragraphs.append(" ".join(kept))
         if words >= max_words:
             break
-    text = "\n\n".join(paragraphs)
+    text = balance_quotes("\n\n".join(paragraphs))
     # an unfinished last sentence goes, unless it is all there is
     if text and text[-1] not in ".!?\"'”’)" and len(split_sentences(text)) > 1:
         text = text[:max(text.rfind("."), text.rfind("!"), text.rfind("?")) + 1]
         text = text.rstrip()
     return text.strip(), dropped
+
+
+_OPEN_SINGLE = re.compile(r"(?:(?<=^)|(?<=[\s(\[—-]))'(?=\w)")
+_CLOSE_SINGLE = re.compile(r"(?<=[\w.,!?;:])'(?=[\s.,!?;:)\]—-]|$)")
+
+
+def balance_quotes(text: str) -> str:
+    """Unbalanced quotation marks closed or dropped.
+
+    Double quotes (straight or curly) are paired left to right, an opening mark being one after
+    a space or the start: a closing mark with nothing open is dropped (``impossible?"``), a mark
+    still open at the end is closed after the last word when words follow it, dropped when none
+    do (``saying, "``). A single quote is an apostrophe unless it opens a quotation (after a
+    space, before a word): an opening one still open at the end is treated the same way.
+    """
+    out, open_at = [], None
+    for i, ch in enumerate(text):
+        if ch in '"“”':
+            opening = ch == "“" or (ch == '"' and (i == 0 or text[i - 1].isspace()
+                                                   or text[i - 1] in "([—-"))
+            if opening and open_at is None:
+                open_at = len(out)
+            elif not opening and open_at is not None:
+                open_at = None
+            elif not opening:
+                continue  # a closing mark with nothing open
+            elif opening:  # a second opening mark: close the first quotation before it
+                out.append("”" if ch == "“" else '"')
+                open_at = len(out)
+        out.append(ch)
+    text = "".join(out)
+    if open_at is not None:
+        text = _close(text, open_at, '”' if text[open_at] == "“" else '"')
+    text = re.sub(r"(^|\s)'\s*$", "", text).rstrip(" ,;:—-")  # a quote opened on the last word
+    opens = [m.start() for m in _OPEN_SINGLE.finditer(text)]
+    closes = [m.start() for m in _CLOSE_SINGLE.finditer(text)]
+    if opens and not any(c > opens[-1] for c in closes):
+        text = _close(text, opens[-1], "'")
+    return text
+
+
+def _close(text: str, at: int, mark: str) -> str:
+    """Close the quotation opened at ``at`` at the end of the text, or drop the mark when no
+    word follows it."""
+    if not re.search(r"\w", text[at + 1:]):
+        return (text[:at] + text[at + 1:]).rstrip(" ,;:—-")
+    return text.rstrip() + mark
 
 
 def distinct_n(text: str, n: int = 2) -> float:
@@ -491,8 +547,6 @@ def distinct_n(text: str, n: int = 2) -> float:
 
 def repeated_sentences(text: str) -> int:
     """How many sentences repeat an earlier one (case and punctuation ignored)."""
-    from artkit.story.corpus import split_sentences
-
     keys = [_norm(s) for s in split_sentences(text.replace("\n", " "))]
     keys = [k for k in keys if k]
     return len(keys) - len(set(keys))

@@ -9,7 +9,7 @@ import zlib
 import pytest
 
 from artkit.story import rdata
-from artkit.story.rdata import RObject, RFormatError
+from artkit.story.rdata import RFormatError
 
 
 @pytest.mark.parametrize("version", [2, 3])
