@@ -23,11 +23,12 @@ PatternAttribution's smooth, positive back-projections it printed a period-2 gri
 map on EfficientNet-Lite0 (its five stride-2 layers: 89 % of the map's energy at the grid's
 frequencies on scikit-image's cat, 99.7 % on a flat gray image), and a figure scaled by a few
 percent turned the grid into a "seam" (one half of the map sampled on the light phase, the other
-on the dark one). The pattern methods therefore report what a strided layer receives per
-*stride cell*: the s × s input pixels of a cell share the cell's total evenly, which keeps the
-total (PatternAttribution's conservation) and removes the phase structure (grid energy 0.03 %,
-mirror correlation 0.28 → 0.93 on the cat). The gradient, input × gradient and LRP-ε are left
-exact, as the reference tests against an independent implementation require.
+on the dark one). The pattern methods therefore filter what a strided layer passes down with a
+small symmetric triangle filter whose zeros sit exactly on the stride's phase frequencies
+(:func:`stride_smooth`): the phase structure goes, the map's content at the scale the network
+resolves stays, and a mirrored input still gives the mirrored map. The gradient, input ×
+gradient and LRP-ε are left exact, as the reference tests against an independent
+implementation require.
 
 A GroupNorm (which normalises by the sample's own statistics) is, for the pattern methods and
 LRP, the per-channel scaling ``γ / σ`` it applies to this input, statistics held fixed — the way
@@ -80,28 +81,39 @@ class _Rule(torch.autograd.Function):
         return ctx.rule(grad, out, ctx.x_shape), None, None
 
 
-def spread_cells(r: torch.Tensor, stride: tuple[int, int]) -> torch.Tensor:
-    """Give every pixel of each ``stride`` cell (aligned at the top left) the cell's mean.
+def stride_smooth(r: torch.Tensor, stride: tuple[int, int]) -> torch.Tensor:
+    """Remove the phase pattern of a stride from a back-projection, symmetrically.
+
+    Each axis with stride s > 1 is filtered with the triangle ``1, 2, …, s, …, 2, 1`` (width
+    2s − 1, the box of width s convolved with itself): it is symmetric (a mirrored input gives
+    the mirrored result, whatever the size) and has zeros at every multiple of 1/s, the
+    frequencies of the stride's phase pattern. Borders are normalised by the filter's mass
+    inside the map, so a flat map stays flat.
 
     Args:
         r: (B, C, H, W) a back-projection at a strided layer's input.
         stride: (sh, sw).
 
     Returns:
-        (B, C, H, W) with each full cell constant; a last partial row/column of cells is kept.
+        (B, C, H, W) the filtered back-projection.
     """
-    sh, sw = stride
-    h, w = r.shape[-2:]
-    hc, wc = h // sh * sh, w // sw * sw
-    out = r.clone()
-    cells = F.avg_pool2d(r[..., :hc, :wc], (sh, sw))  # (B, C, H/sh, W/sw)
-    out[..., :hc, :wc] = cells.repeat_interleave(sh, -2).repeat_interleave(sw, -1)
-    return out
+    b, c, h, w = r.shape
+    x = r.reshape(b * c, 1, h, w)
+    ones = torch.ones(1, 1, h, w, dtype=r.dtype, device=r.device)
+    for axis, s in ((2, stride[0]), (3, stride[1])):
+        if s <= 1:
+            continue
+        tri = torch.cat([torch.arange(1, s + 1), torch.arange(s - 1, 0, -1)]).to(r)  # (2s-1,)
+        shape = (1, 1, 2 * s - 1, 1) if axis == 2 else (1, 1, 1, 2 * s - 1)
+        pad = (s - 1, 0) if axis == 2 else (0, s - 1)
+        k = tri.view(shape)
+        x = F.conv2d(x, k, padding=pad) / F.conv2d(ones, k, padding=pad)
+    return x.reshape(b, c, h, w)
 
 
 def _backward_through(module: nn.Module, weight: torch.Tensor, cells: bool = False):
     """``g -> weightᵀ g`` for ``module``'s geometry (a conv transpose / matrix product); with
-    ``cells``, a strided convolution's result is spread evenly over its stride cells."""
+    ``cells``, a strided convolution's result is filtered by :func:`stride_smooth`."""
     if isinstance(module, nn.Linear):
         return lambda g, shape: (g @ weight).reshape(shape)
     pad = module.padding
@@ -114,7 +126,7 @@ def _backward_through(module: nn.Module, weight: torch.Tensor, cells: bool = Fal
     def conv_t(g, shape):
         r = torch.nn.grad.conv2d_input(shape, weight, g, module.stride, pad, module.dilation,
                                        module.groups)
-        return spread_cells(r, tuple(module.stride)) if strided else r
+        return stride_smooth(r, tuple(module.stride)) if strided else r
 
     return conv_t
 

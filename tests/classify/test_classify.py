@@ -204,6 +204,7 @@ def test_cli_train_predict(tmp_path):
     assert again.exit_code == 1 and "already exists" in again.output
     model.unlink()  # only the picture is left: still refused without --force
     (tmp_path / "m.report.json").unlink()
+    (tmp_path / "m.json").unlink()
     again = runner.invoke(app, ["classify", "train", str(data), "-o", str(model)])
     assert again.exit_code == 1 and "m.report.png" in again.output and not model.exists()
     forced = runner.invoke(app, ["classify", "train", str(data), "-o", str(model), "--folds",
