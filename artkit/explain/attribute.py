@@ -6,8 +6,8 @@ node replaces the layer's backward rule:
 
 - ``gradient``: the plain gradient ``Wᵀ g`` (no hook).
 - ``patternnet``: ``Aᵀ g`` — the pattern in place of the weight; ReLUs and pools gate the signal
-  exactly as they gate the gradient. The result is the signal direction in input space (its
-  scale is arbitrary: it is renormalised after every layer so 50 layers cannot overflow).
+  exactly as they gate the gradient. The result is the signal direction in input space, returned
+  at unit RMS (its scale is arbitrary).
 - ``patternattribution``: ``(W ⊙ A)ᵀ g``; the result is the attribution at the input.
 - ``lrp_epsilon``: ``Wᵀ (g · z / (z + ε sign z))``, then times the input (LRP-ε written as a
   modified gradient times input).
@@ -138,9 +138,9 @@ def _unit(r: torch.Tensor) -> torch.Tensor:
 
 
 def pattern_rule(module: nn.Module, pattern: torch.Tensor, eps: float):
-    """PatternNet's backward rule for one layer: ``Aᵀ g`` (renormalised)."""
+    """PatternNet's backward rule for one layer: ``Aᵀ g``."""
     back = _backward_through(module, pattern.to(module.weight), cells=True)
-    return lambda g, out, shape: _unit(back(g, shape))
+    return lambda g, out, shape: back(g, shape)
 
 
 def pattern_attribution_rule(module: nn.Module, pattern: torch.Tensor, eps: float):
@@ -270,14 +270,14 @@ class Context:
     eps: float
     generator: torch.Generator
 
-    def grad(self, rule=None, x: torch.Tensor | None = None) -> torch.Tensor:
-        """The (modified) gradient of the target outputs at ``x`` (default: the input); ``rule``
-        is a per-layer rule factory such as :func:`pattern_rule`."""
+    def grad(self, rule=None, x: torch.Tensor | None = None, scale: float = 1.0) -> torch.Tensor:
+        """The (modified) gradient of ``scale`` × the target outputs at ``x`` (default: the
+        input); ``rule`` is a per-layer rule factory such as :func:`pattern_rule`."""
         x = self.x if x is None else x
         if rule is None:
-            return _grad(self.model, x, self.target)[0]
+            return _grad(self.model, x, self.target, scale)[0]
         with _rules(self.graph, rule, self.patterns, self.eps):
-            return _grad(self.model, x, self.target)[0]
+            return _grad(self.model, x, self.target, scale)[0]
 
     def delta(self, x: torch.Tensor | None = None) -> torch.Tensor:
         """The input minus the input the preprocessing maps to zero ("times the input")."""
@@ -290,7 +290,7 @@ class Context:
         x = self.x
         dims = tuple(range(1, x.dim()))
         span = x.amax(dim=dims, keepdim=True) - x.amin(dim=dims, keepdim=True)
-        total = torch.zeros_like(x, dtype=torch.float32)
+        total = torch.zeros_like(x, dtype=torch.float64 if x.dtype == torch.float64 else torch.float32)
         for _ in range(samples):
             nz = torch.randn(x.shape, generator=self.generator).to(x) * noise * span
             total += base.run(Context(self.model, x + nz, self.target, self.patterns,
@@ -303,7 +303,13 @@ def _lrp(ctx: Context) -> torch.Tensor:
 
 
 def _patternnet(ctx: Context) -> torch.Tensor:
-    return _unit(ctx.grad(pattern_rule))
+    # Patterns are scaled so that wᵀa = 1, not |a| = 1: through 50 layers their product can
+    # exceed float32's range (1e27 seen on EfficientNet-Lite0). The result is a direction, so
+    # it is returned at unit RMS, and recomputed from a tiny start when it overflowed.
+    r = ctx.grad(pattern_rule)
+    if not bool(torch.isfinite(r).all()):
+        r = ctx.grad(pattern_rule, scale=2.0 ** -120)
+    return _unit(r)
 
 
 # The built-in methods, declared once: every list of methods is read from the registry.
@@ -347,7 +353,7 @@ def attribute(model: nn.Module, x: torch.Tensor, method: str = "patternattributi
         graph: a pre-computed :func:`trace` of the model (saves one forward pass).
 
     Returns:
-        Attributions shaped like ``x`` (float32).
+        Attributions shaped like ``x`` (float32; float64 for a float64 model and input).
 
     Raises:
         ArtkitError: unknown method, missing or mismatched patterns, bad target, unsupported layer.
@@ -367,7 +373,7 @@ def attribute(model: nn.Module, x: torch.Tensor, method: str = "patternattributi
         with torch.no_grad():
             t = _targets(_logits(model, x), target)
         ctx = Context(model, x, t, patterns if spec.needs_patterns else None, graph, eps, generator)
-        return spec.run(ctx).float()
+        return _as_float(spec.run(ctx))
 
 
 def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -378,12 +384,18 @@ def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _grad(model: nn.Module, x: torch.Tensor, target) -> tuple[torch.Tensor, torch.Tensor]:
+def _grad(model: nn.Module, x: torch.Tensor, target,
+          scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
     xi = x.detach().clone().requires_grad_(True)
     with torch.enable_grad():
         out = _logits(model, xi)
         t = _targets(out, target)
         seed = torch.zeros_like(out)
-        seed[torch.arange(out.shape[0]), t] = 1.0
+        seed[torch.arange(out.shape[0]), t] = scale
         (g,) = torch.autograd.grad(out, xi, seed)
-    return g.float(), t
+    return _as_float(g), t
+
+
+def _as_float(t: torch.Tensor) -> torch.Tensor:
+    """float32, or float64 for float64 inputs (the slow references compare in float64)."""
+    return t if t.dtype == torch.float64 else t.float()
