@@ -41,6 +41,7 @@ batch norm is a fixed affine map in eval mode; the gradient methods differentiat
 from __future__ import annotations
 
 import contextlib
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -133,8 +134,10 @@ def _backward_through(module: nn.Module, weight: torch.Tensor, cells: bool = Fal
 
 def _unit(r: torch.Tensor) -> torch.Tensor:
     """``r`` scaled to unit RMS per sample (PatternNet's signal has no meaningful scale)."""
+    shape = (-1, *([1] * (r.dim() - 1)))
+    r = r / r.abs().flatten(1).amax(1).clamp_min(1e-30).view(shape)  # squaring 1e23 overflows
     rms = r.pow(2).flatten(1).mean(1).sqrt().clamp_min(1e-30)
-    return r / rms.view(-1, *([1] * (r.dim() - 1)))
+    return r / rms.view(shape)
 
 
 def pattern_rule(module: nn.Module, pattern: torch.Tensor, eps: float):
@@ -304,12 +307,21 @@ def _lrp(ctx: Context) -> torch.Tensor:
 
 def _patternnet(ctx: Context) -> torch.Tensor:
     # Patterns are scaled so that wᵀa = 1, not |a| = 1: through 50 layers their product can
-    # exceed float32's range (1e27 seen on EfficientNet-Lite0). The result is a direction, so
-    # it is returned at unit RMS, and recomputed from a tiny start when it overflowed.
+    # exceed float32's range (1e27 and more seen on EfficientNet-Lite0). The result is a
+    # direction, so it is returned at unit RMS, recomputed in float64 when float32 overflowed.
     r = ctx.grad(pattern_rule)
-    if not bool(torch.isfinite(r).all()):
-        r = ctx.grad(pattern_rule, scale=2.0 ** -120)
+    if not bool(torch.isfinite(r).all()) or not bool(r.any()):
+        r = _in_float64(ctx, pattern_rule).to(r.dtype)
     return _unit(r)
+
+
+def _in_float64(ctx: Context, rule) -> torch.Tensor:
+    """The modified gradient computed on a float64 copy of the model (range 1e308 instead of
+    float32's 1e38), scaled to unit RMS; for back-projections that overflow in float32."""
+    model = copy.deepcopy(ctx.model).double()
+    x = ctx.x.double()
+    ctx64 = Context(model, x, ctx.target, ctx.patterns, trace(model, x[:1]), ctx.eps, ctx.generator)
+    return _unit(ctx64.grad(rule))
 
 
 # The built-in methods, declared once: every list of methods is read from the registry.
