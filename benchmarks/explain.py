@@ -149,6 +149,7 @@ def main() -> None:
     ap.add_argument("--crops", type=int, default=88, help="inputs per fitting photo")
     ap.add_argument("--composites", type=int, default=200)
     ap.add_argument("--new-patterns", type=Path, default=Path("/tmp/efficientnet-lite0.patterns.safetensors"))
+    ap.add_argument("--note", action="append", default=[], help="a note to record with the figures")
     ap.add_argument("--use-new", action="store_true", help="measure with --new-patterns (without rho)")
     ap.add_argument("--gallery-dir", type=Path, default=Path(__file__).resolve().parents[1] / "gallery" / "explain")
     args = ap.parse_args()
@@ -156,7 +157,7 @@ def main() -> None:
     torch.set_num_threads(int(os.environ.get("ARTKIT_THREADS", "2")))
     ex = load_model("efficientnet-lite0")
     old = Patterns.load(shipped_dir() / "efficientnet-lite0.patterns.safetensors")
-    tables, notes = [], [f"load average at start: {os.getloadavg()[0]:.1f}"]
+    tables, notes = [], [f"load average at start: {os.getloadavg()[0]:.1f}", *args.note]
     command = "python benchmarks/explain.py " + " ".join(sys.argv[1:])
 
     def record():  # after every part, so a long run keeps what it has measured

@@ -124,8 +124,20 @@ def predict_cmd(
     """
     from artkit.classify.api import Classifier
     from artkit.classify.features import image_files
+    from artkit.core.images import image_size
 
-    files = image_files(images)
+    files, unreadable = [], []
+    for f in image_files(images):  # headers checked before any network is loaded
+        try:
+            image_size(f)
+            files.append(f)
+        except ArtkitError as exc:
+            unreadable.append((f, exc.one_line()))
+    if not files:
+        raise ArtkitError("no readable images among the inputs"
+                          + (f": {unreadable[0][1]}" if len(unreadable) == 1 else ""))
+    for path, why in unreadable:
+        _skipped(path, why, quiet)
     run = Run("artkit classify predict", params=dict(images=[str(i) for i in images],
                                                      model=str(model), explain=str(explain) if explain else None),
               force=force, quiet=quiet, seed=seed, device=device, inputs=[*files, model])

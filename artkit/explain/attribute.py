@@ -6,8 +6,9 @@ node replaces the layer's backward rule:
 
 - ``gradient``: the plain gradient ``Wᵀ g`` (no hook).
 - ``patternnet``: ``Aᵀ g`` — the pattern in place of the weight; ReLUs and pools gate the signal
-  exactly as they gate the gradient. The result is the signal direction in input space, returned
-  at unit RMS (its scale is arbitrary).
+  exactly as they gate the gradient. The result is the signal direction in input space (its scale
+  is arbitrary; where it exceeds float32's range it is computed in float64 and returned at unit
+  RMS).
 - ``patternattribution``: ``(W ⊙ A)ᵀ g``; the result is the attribution at the input.
 - ``lrp_epsilon``: ``Wᵀ (g · z / (z + ε sign z))``, then times the input (LRP-ε written as a
   modified gradient times input).
@@ -307,21 +308,25 @@ def _lrp(ctx: Context) -> torch.Tensor:
 
 def _patternnet(ctx: Context) -> torch.Tensor:
     # Patterns are scaled so that wᵀa = 1, not |a| = 1: through 50 layers their product can
-    # exceed float32's range (1e27 and more seen on EfficientNet-Lite0). The result is a
-    # direction, so it is returned at unit RMS, recomputed in float64 when float32 overflowed.
+    # exceed float32's range (10²³ and more seen on EfficientNet-Lite0). The map is returned at
+    # its natural scale when float32 holds it; otherwise it is recomputed in float64 and, if
+    # still beyond float32's range, returned at unit RMS (the signal is a direction).
     r = ctx.grad(pattern_rule)
-    if not bool(torch.isfinite(r).all()) or not bool(r.any()):
-        r = _in_float64(ctx, pattern_rule).to(r.dtype)
-    return _unit(r)
+    if bool(torch.isfinite(r).all()):
+        return r
+    r64 = _in_float64(ctx, pattern_rule)
+    if float(r64.abs().max()) < 1e30:
+        return r64.to(r.dtype)
+    return _unit(r64).to(r.dtype)
 
 
 def _in_float64(ctx: Context, rule) -> torch.Tensor:
     """The modified gradient computed on a float64 copy of the model (range 1e308 instead of
-    float32's 1e38), scaled to unit RMS; for back-projections that overflow in float32."""
+    float32's 1e38), for back-projections that overflow in float32."""
     model = copy.deepcopy(ctx.model).double()
     x = ctx.x.double()
     ctx64 = Context(model, x, ctx.target, ctx.patterns, trace(model, x[:1]), ctx.eps, ctx.generator)
-    return _unit(ctx64.grad(rule))
+    return ctx64.grad(rule)
 
 
 # The built-in methods, declared once: every list of methods is read from the registry.

@@ -91,8 +91,8 @@ def get_method(name: str) -> Method:
     """
     if name in _REGISTRY:
         return _REGISTRY[name]
-    if name.startswith(SMOOTH_PREFIX):
-        return smoothed(get_method(name[len(SMOOTH_PREFIX):]))
+    if name.startswith(SMOOTH_PREFIX) and name[len(SMOOTH_PREFIX):] in _REGISTRY:
+        return smoothed(_REGISTRY[name[len(SMOOTH_PREFIX):]])
     raise ArtkitError(f"unknown attribution method '{name}'",
                       f"use one of: {', '.join(method_names())} (or smooth:METHOD)")
 
