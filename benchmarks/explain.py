@@ -81,7 +81,7 @@ def rho_part(ex, judge: Path, old: Patterns, new: Patterns) -> list[dict]:
     return out
 
 
-def localise_part(model, labels_ok, patterns, objects, backgrounds, n: int, seed: int) -> list:
+def localise_part(model, patterns, objects, backgrounds, n: int, seed: int, methods) -> list:
     comps = make_composites(objects, backgrounds, model, n, generator=make_generator(seed))
     graph = trace(model, comps[0].x[None])
     gen = make_generator(seed)
@@ -89,7 +89,7 @@ def localise_part(model, labels_ok, patterns, objects, backgrounds, n: int, seed
     def explain_fn(x, t, m):
         return attribute(model, x, m, target=t, patterns=patterns, graph=graph, generator=gen)[0]
 
-    return comps, localisation(explain_fn, comps, METHODS)
+    return comps, localisation(explain_fn, comps, methods)
 
 
 def classify_model(ex, objects):
@@ -109,7 +109,7 @@ def classify_model(ex, objects):
     return net, classifier_patterns(net, head_pattern(head, feats))
 
 
-def speed_part(ex, repeat: int = 5) -> list[list]:
+def speed_part(ex, repeat: int = 3) -> list[list]:
     model, pats = ex.explainable.model, ex.patterns
     x = torch.rand(1, 3, 224, 224)
     graph = trace(model, x)
@@ -136,7 +136,7 @@ def gallery_part(ex, folder: Path) -> list[str]:
         photo = Image.fromarray(getattr(skimage.data, name)()).convert("RGB")
         res = ex.explain(photo, methods=DEFAULT_METHODS)
         pic = grid(photo, res.maps, f"efficientnet-lite0: {res.label} ({res.score:.2f})")
-        pic.save(folder / f"{name}-efficientnet.png", optimize=True)
+        pic.save(folder / f"{name}-efficientnet.jpg", quality=90)
         done.append(f"gallery {name}: {res.label} ({res.score:.2f})")
     return done
 
@@ -145,15 +145,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--photos", type=Path, help="photos to fit patterns on")
     ap.add_argument("--judge", type=Path, help="disjoint photos to judge patterns on")
-    ap.add_argument("--parts", default="fit,rho,localise,speed,gallery")
+    ap.add_argument("--parts", default="fit,rho,gallery,localise,speed,classify")
     ap.add_argument("--crops", type=int, default=88, help="inputs per fitting photo")
     ap.add_argument("--composites", type=int, default=200)
+    ap.add_argument("--classify-composites", type=int, default=0, help="(default: --composites)")
+    ap.add_argument("--degrade-images", type=int, default=12)
+    ap.add_argument("--loc-methods", default=",".join(METHODS), help="methods for localisation")
     ap.add_argument("--new-patterns", type=Path, default=Path("/tmp/efficientnet-lite0.patterns.safetensors"))
     ap.add_argument("--note", action="append", default=[], help="a note to record with the figures")
     ap.add_argument("--use-new", action="store_true", help="measure with --new-patterns (without rho)")
     ap.add_argument("--gallery-dir", type=Path, default=Path(__file__).resolve().parents[1] / "gallery" / "explain")
     args = ap.parse_args()
     parts = set(args.parts.split(","))
+    loc_methods = args.loc_methods.split(",")
     torch.set_num_threads(int(os.environ.get("ARTKIT_THREADS", "2")))
     ex = load_model("efficientnet-lite0")
     old = Patterns.load(shipped_dir() / "efficientnet-lite0.patterns.safetensors")
@@ -193,35 +197,38 @@ def main() -> None:
     elif "rho" not in parts and args.new_patterns.is_file() and args.use_new:
         pats = Patterns.load(args.new_patterns)
     ex = Explainer(ex, patterns=pats)
+    if "gallery" in parts:
+        notes += gallery_part(ex, args.gallery_dir)
+        record()
+    objects, backgrounds = imagenet_objects()
     if "localise" in parts:
-        objects, backgrounds = imagenet_objects()
-        comps, scores = localise_part(ex.explainable.model, None, pats, objects, backgrounds,
-                                      args.composites, 0)
+        comps, scores = localise_part(ex.explainable.model, pats, objects, backgrounds,
+                                      args.composites, 0, loc_methods)
         tables.append(table(f"localisation, EfficientNet-Lite0: {len(comps)} composites (objects "
                             "from scikit-image on its textures), seed 0",
                             ["method", "energy in box", "pointing hits"],
                             [[s.method, s.energy, s.hits] for s in scores]))
         record()
+    if "speed" in parts:
+        tables.append(table(f"speed, EfficientNet-Lite0 at 224², one image, {torch.get_num_threads()} "
+                            "threads (median of 3)", ["method", "ms wall", "ms CPU", "× gradient"],
+                            speed_part(ex)))
+        record()
+    if "classify" in parts:
         net, cpats = classify_model(ex.explainable, objects)
         relabelled = [ObjectCrop(o.name, o.image, frozenset({k})) for k, o in enumerate(objects)]
-        comps, scores = localise_part(net, None, cpats, relabelled, backgrounds, args.composites, 1)
+        comps, scores = localise_part(net, cpats, relabelled, backgrounds,
+                                      args.classify_composites or args.composites, 1, loc_methods)
         tables.append(table(f"localisation, a 3-class `artkit classify` head on EfficientNet-Lite0 "
                             f"features: {len(comps)} composites, seed 1",
                             ["method", "energy in box", "pointing hits"],
                             [[s.method, s.energy, s.hits] for s in scores]))
-        held = torch.stack([c.x for c in comps[:12]])
-        curves = image_degradation(net, held, list(METHODS), cpats, patch=16, steps=30, fill="mean")
-        tables.append(table("degradation AOPC on 12 composites (16 px patches, mean fill, 30 steps; "
+        held = torch.stack([c.x for c in comps[:args.degrade_images]])
+        curves = image_degradation(net, held, loc_methods, cpats, patch=16, steps=30, fill="mean")
+        tables.append(table(f"degradation AOPC on {len(held)} composites (16 px patches, mean fill, 30 steps; "
                             "higher is better)", ["method", "AOPC"],
                             [[c.method, c.aopc] for c in sorted(curves, key=lambda c: -c.aopc)]))
         record()
-    if "speed" in parts:
-        tables.append(table(f"speed, EfficientNet-Lite0 at 224², one image, {torch.get_num_threads()} "
-                            "threads (median of 5)", ["method", "ms wall", "ms CPU", "× gradient"],
-                            speed_part(ex)))
-        record()
-    if "gallery" in parts:
-        notes += gallery_part(ex, args.gallery_dir)
     record()
 
 

@@ -68,7 +68,8 @@ def _tiny_lite(seed=0):
 
 def _grid_share(a: torch.Tensor) -> float:
     """Share of a map's energy at the period-2 and period-4 frequencies of rows and columns."""
-    m = a.sum(0)
+    m = a.double().sum(0)
+    m = m / m.abs().max().clamp_min(1e-300)  # PatternNet's natural scale reaches 1e25
     f = torch.fft.fft2(m - m.mean()).abs() ** 2
     n = m.shape[-1]
     rows = [n // 2, n // 4, 3 * n // 4]
