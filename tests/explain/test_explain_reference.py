@@ -74,7 +74,6 @@ def _reference(model, x, pats, method, target):
     z1 = m.c1(x[None])[0]
     h1 = torch.relu(z1)
     z2 = m.dw(h1[None])[0]
-    h2 = torch.relu(z2)
 
     def A(name, layer):
         a = pats.pattern(name).double()
