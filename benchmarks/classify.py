@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import statistics
 import tempfile
 import time
@@ -26,6 +27,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import save_results, table  # noqa: E402
 
 
 def _real_home() -> str:
@@ -58,10 +62,10 @@ def bench_features(device, repeats: int, batch: int = 16) -> float:
     rate = batch / statistics.median(times)
     print(f"features  EfficientNet-Lite0 ({source}), {batch} x 3 x 224 x 224: "
           f"{rate:.1f} images/s (median of {repeats})")
-    return rate
+    return rate, source
 
 
-def bench_head(home: Path, n: int = 1000) -> None:
+def bench_head(home: Path, n: int = 1000) -> list:
     from artkit.classify.features import _write_cached, extract_features, sha256_bytes
     from artkit.classify.head import choose_C, fit_logistic
 
@@ -90,9 +94,12 @@ def bench_head(home: Path, n: int = 1000) -> None:
     print(f"cache     {n} cached 1280-d vectors read back in {read_s:.2f} s (network not loaded)")
     print(f"head      {n} x 1280, 2 classes: one L-BFGS fit {fit_s:.2f} s; "
           f"choosing C (4 values x 3 inner folds) {choose_s:.2f} s -> C = {C:g}")
+    return [[f"read {n} cached feature vectors (no network)", read_s],
+            [f"fit the head on {n} × 1280 (C = 1)", fit_s],
+            ["choose C (4 values × 3 inner folds)", choose_s]]
 
 
-def bench_quality(home: Path, per_class: int, device) -> None:
+def bench_quality(home: Path, per_class: int, device) -> list:
     from PIL import Image
     from skimage import data
 
@@ -118,9 +125,11 @@ def bench_quality(home: Path, per_class: int, device) -> None:
           f"{rep['folds']}-fold nested CV: accuracy {acc['mean']:.3f} ± {acc['std']:.3f} "
           f"vs ZeroR {zr['accuracy']:.3f}; ECE {rep['ece']:.3f}; C per fold {rep['C_per_fold']}")
     print(f"          train: {first:.1f} s first run, {second:.1f} s again (features cached)")
+    return [f"coffee vs astronaut crops ({per_class} each)", acc["mean"], acc["std"], zr["accuracy"],
+            rep["ece"], first, second]
 
 
-def bench_fashion(home: Path, per_class: int, device) -> None:
+def bench_fashion(home: Path, per_class: int, device) -> list | None:
     """A harder offline set: Fashion-MNIST shirts vs T-shirts (needs the fashion-mnist data set)."""
     from PIL import Image
 
@@ -130,7 +139,7 @@ def bench_fashion(home: Path, per_class: int, device) -> None:
 
     if not store.is_cached("fashion-mnist"):
         print("fashion   skipped: run `artkit weights fetch fashion-mnist` for this part")
-        return
+        return None
     x, y = load_split("test")
     root = home / "fashion"
     for label, name in ((0, "tshirt"), (6, "shirt")):
@@ -140,11 +149,14 @@ def bench_fashion(home: Path, per_class: int, device) -> None:
             Image.fromarray(arr).convert("RGB").save(root / name / f"{i}.png")
     t = time.perf_counter()
     rep = train(root, folds=5, seed=0, device=device).report
+    seconds = time.perf_counter() - t
     acc, zr = rep["accuracy"], rep["zeror"]
     print(f"fashion   shirt vs T-shirt (Fashion-MNIST test, {per_class} each, 28² grey upscaled), "
           f"5-fold: accuracy {acc['mean']:.3f} ± {acc['std']:.3f} vs ZeroR {zr['accuracy']:.3f}; "
-          f"ECE {rep['ece']:.3f}; {time.perf_counter() - t:.1f} s "
+          f"ECE {rep['ece']:.3f}; {seconds:.1f} s "
           f"(DeepDoggo, good vs bad dogs: 0.730 vs ZeroR 0.619)")
+    return [f"Fashion-MNIST shirt vs T-shirt ({per_class} each)", acc["mean"], acc["std"],
+            zr["accuracy"], rep["ece"], seconds, None]
 
 
 def main() -> None:
@@ -161,15 +173,26 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}")
-    bench_features(device, args.repeats)
+    load = os.getloadavg()[0]
+    rate, source = bench_features(device, args.repeats)
     real_weights = Path(_real_home()) / "weights"
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         (home / "weights").symlink_to(real_weights, target_is_directory=True)
         os.environ["ARTKIT_HOME"] = str(home)  # keep the user's feature cache untouched
-        bench_head(home)
-        bench_quality(home, args.per_class, device)
-        bench_fashion(home, args.fashion_per_class, device)
+        head_rows = bench_head(home)
+        quality = [bench_quality(home, args.per_class, device),
+                   bench_fashion(home, args.fashion_per_class, device)]
+    tables = [
+        table(f"feature extraction, EfficientNet-Lite0 ({source}), batch 16 at 224², "
+              f"{torch.get_num_threads()} threads", ["images/s"], [[rate]]),
+        table("feature cache and head", ["step", "seconds"], head_rows),
+        table("nested 5-fold cross-validation against ZeroR (DeepDoggo, good vs bad dogs: 0.730 "
+              "vs ZeroR 0.619)", ["set", "accuracy", "± std", "ZeroR", "ECE", "train s",
+                                 "again s (cached)"], [q for q in quality if q is not None]),
+    ]
+    save_results("classify", tables, command="python benchmarks/classify.py " + " ".join(sys.argv[1:]),
+                 notes=[f"load average at start: {load:.1f}, at end: {os.getloadavg()[0]:.1f}"])
 
 
 if __name__ == "__main__":

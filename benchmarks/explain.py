@@ -1,137 +1,235 @@
-"""Benchmark ``artkit explain``: speed against a plain gradient / forward pass, and the paper's
-evaluation (signal-estimator quality ρ, image degradation AOPC) on the Fashion-MNIST CNN and on
-EfficientNet-Lite0.
+"""Benchmark ``artkit explain``: patterns fitted on thousands of crops judged against the shipped
+ones (ρ per layer on disjoint photos), localisation on composites (energy pointing game and
+pointing-game hits against random and centre-bias baselines) on EfficientNet-Lite0 and on an
+``artkit classify`` model, the paper's degradation AOPC, speed, and the gallery figures.
 
-    .venv/bin/python benchmarks/explain.py [--quick] [--photos DIR]
+    python benchmarks/explain.py --photos FIT_DIR --judge JUDGE_DIR [--parts fit,rho,localise,speed,gallery]
+        [--crops 88] [--composites 200] [--new-patterns P] [--gallery-dir gallery/explain]
 
-Needs the weights (`artkit weights fetch --all`) and, for the Fashion-MNIST part, the data set
-(`artkit weights fetch fashion-mnist`). Prints a table per part and writes
-benchmarks/out/explain.json.
+FIT_DIR and JUDGE_DIR are folders of natural photos with no photo in common (the project used
+Debian's wallpaper and photo packages, fetched with `apt-get download` and unpacked outside the
+repository: 59 photos to fit, 22 to judge, the scikit-image and matplotlib photos among the
+latter). Needs the EfficientNet-Lite0 weights. Figures are recorded in
+benchmarks/results/explain.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 
-from artkit.explain import attribute, fit_patterns
-from artkit.explain.api import image_batches, load_patterns
-from artkit.explain.evaluate import estimator_quality, image_degradation
-from artkit.explain.graph import trace
-from artkit.explain.models import load_model
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import save_results, table  # noqa: E402
 
-METHODS = ["patternattribution", "patternnet", "gradient", "smoothgrad", "lrp_epsilon"]
+from artkit.classify.api import head_pattern  # noqa: E402
+from artkit.classify.head import fit_logistic  # noqa: E402
+from artkit.core.runtime import make_generator  # noqa: E402
+from artkit.explain import Explainer, Patterns, attribute, fit_patterns, grid, trace  # noqa: E402
+from artkit.explain.api import DEFAULT_METHODS, batched, image_inputs, random_crop  # noqa: E402
+from artkit.explain.evaluate import ESTIMATOR_NAMES, estimator_quality, image_degradation  # noqa: E402
+from artkit.explain.localise import (ObjectCrop, imagenet_objects, localisation,  # noqa: E402
+                                     make_composites)
+from artkit.explain.models import classifier_patterns, load_model, shipped_dir  # noqa: E402
+from artkit.nets.classifier import FeatureClassifier  # noqa: E402
+
+METHODS = ("patternnet", "patternattribution", "gradient", "input_x_gradient", "smoothgrad",
+           "lrp_epsilon")
+GALLERY = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry",
+           "retina", "grace_hopper")  # fixed order; the first six are drawn
 
 
-def _time(fn, repeat: int) -> float:
-    fn()  # warm up
-    runs = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - t)
-    return statistics.median(runs)
+def _cpu() -> float:
+    t = os.times()
+    return t.user + t.system
 
 
-def speed(repeat: int) -> dict:
-    ex = load_model("efficientnet-lite0")
-    pats = load_patterns(ex)
-    x = torch.rand(1, 3, 224, 224)
-    graph = trace(ex.model, x)
-    out = {}
-    for method in ("gradient", "patternattribution", "patternnet", "lrp_epsilon"):
-        out[method] = _time(lambda: attribute(ex.model, x, method, patterns=pats, graph=graph), repeat)
-    out["pa_over_gradient"] = out["patternattribution"] / out["gradient"]
-    batch = torch.rand(16, 3, 224, 224)
-    with torch.no_grad():
-        fwd = _time(lambda: ex.model(batch), max(1, repeat // 2))
-    fit = _time(lambda: fit_patterns(ex.model, [batch]), max(1, repeat // 2))
-    out.update({"forward_img_s": 16 / fwd, "fit_img_s": 16 / fit, "fit_over_forward": fwd / fit})
-    print(f"\nspeed (EfficientNet-Lite0, 224², {torch.get_num_threads()} threads)")
-    for m in ("gradient", "patternattribution", "patternnet", "lrp_epsilon"):
-        print(f"  {m:<20} {out[m] * 1000:7.0f} ms / image")
-    print(f"  PatternAttribution / gradient: {out['pa_over_gradient']:.2f}x (target <= 2)")
-    print(f"  forward {out['forward_img_s']:.1f} img/s, fitting {out['fit_img_s']:.1f} img/s: "
-          f"{out['fit_over_forward']:.2f}x forward throughput (target >= 0.5)")
+def fit_part(ex, photos: Path, crops: int, out: Path) -> tuple[Patterns, dict]:
+    t0, c0 = time.perf_counter(), _cpu()
+    gen = make_generator(0)
+    n = [0]
+
+    def inputs():
+        for x in image_inputs(ex, photos, crops=crops, generator=gen):
+            n[0] += 1
+            yield x
+
+    pats = fit_patterns(ex.model, batched(inputs(), 32), "relu", positions=256, generator=gen)
+    pats.meta.update({"model": "efficientnet-lite0", "data": "natural photos (Debian wallpaper "
+                      "and photo packages)", "photos": len(list(photos.glob("*"))), "crops": n[0],
+                      "crop": "35-100 % of each side, mirrored half of the time",
+                      "estimator": "relu", "positions": 256})
+    pats.compact().save(out, force=True, dtype="int8")
+    return Patterns.load(out), {"inputs": n[0], "seconds": time.perf_counter() - t0,
+                                "cpu_seconds": _cpu() - c0}
+
+
+def rho_part(ex, judge: Path, old: Patterns, new: Patterns) -> list[dict]:
+    held = torch.stack(list(image_inputs(ex, judge, crops=8, generator=make_generator(1))))
+    out = []
+    for name, pats in (("shipped before", old), ("fitted on crops", new)):
+        q = estimator_quality(ex.model, held.split(16), pats, rows=3000, neurons=8, seed=0)
+        out.append({"patterns": name, "per_layer": q, "inputs": len(held),
+                    "mean": {k: statistics.mean(v[k] for v in q.values()) for k in ESTIMATOR_NAMES}})
     return out
 
 
-def _print_eval(title: str, quality: dict, curves: dict) -> None:
-    print(f"\n{title}")
-    print(f"  {'layer':<28}" + "".join(f"{k:>8}" for k in ("S_w", "S_a", "S_a+-", "random")))
-    for layer, q in quality.items():
-        print(f"  {layer:<28}" + "".join(f"{q[k]:8.3f}" for k in ("S_w", "S_a", "S_a+-", "random")))
-    means = {k: statistics.mean(q[k] for q in quality.values()) for k in ("S_w", "S_a", "S_a+-", "random")}
-    print(f"  {'mean':<28}" + "".join(f"{means[k]:8.3f}" for k in ("S_w", "S_a", "S_a+-", "random")))
-    for fill, cs in curves.items():
-        ranked = sorted(cs.items(), key=lambda kv: -kv[1])
-        print(f"  AOPC ({fill} fill): " + ", ".join(f"{m} {a:.3f}" for m, a in ranked))
+def localise_part(model, patterns, objects, backgrounds, n: int, seed: int, methods) -> list:
+    comps = make_composites(objects, backgrounds, model, n, generator=make_generator(seed))
+    graph = trace(model, comps[0].x[None])
+    gen = make_generator(seed)
+
+    def explain_fn(x, t, m):
+        return attribute(model, x, m, target=t, patterns=patterns, graph=graph, generator=gen)[0]
+
+    return comps, localisation(explain_fn, comps, methods)
 
 
-def fashion(n_images: int, steps: int) -> dict:
-    from artkit.explain.fashion import accuracy, load_split
-
-    ex = load_model("fashion-cnn")
-    xtr, _ = load_split("train")
-    xte, yte = load_split("test")
-    acc = accuracy(ex.model, xte, yte)
-    t = time.perf_counter()
-    pats = fit_patterns(ex.model, xtr[:10000].split(500), positions=None)
-    fit_s = time.perf_counter() - t
-    quality = estimator_quality(ex.model, xte[:2000].split(500), pats)
-    curves = {}
-    for fill in ("mean", "noise"):
-        cs = image_degradation(ex.model, xte[:n_images], METHODS, pats, patch=4, steps=steps, fill=fill)
-        curves[fill] = {c.method: c.aopc for c in cs}
-    _print_eval(f"Fashion-MNIST CNN (test accuracy {acc:.4f}; patterns fitted on 10,000 train "
-                f"images in {fit_s:.1f} s; ρ on test rows; degradation on {n_images} test images, "
-                f"4 px patches, {steps} steps)", quality, curves)
-    return {"test_accuracy": acc, "fit_seconds": fit_s, "quality": quality, "aopc": curves}
+def classify_model(ex, objects):
+    """A 3-class ``artkit classify`` head (cat / espresso / rocket) trained on random crops of the
+    object pictures, as one network with its patterns."""
+    gen = make_generator(5)
+    xs, ys = [], []
+    for k, obj in enumerate(objects):
+        for _ in range(24):
+            xs.append(ex.preprocess(random_crop(obj.image, gen))[0])
+            ys.append(k)
+    x = torch.stack(xs)
+    with torch.no_grad():
+        feats = torch.cat([ex.model.features(b) for b in x.split(16)])
+    head = fit_logistic(feats, np.array(ys), len(objects), C=1.0)
+    net = FeatureClassifier(ex.model, head.weight, head.bias, head.mean, head.scale).eval()
+    return net, classifier_patterns(net, head_pattern(head, feats))
 
 
-def efficientnet(photos: Path, n_images: int, steps: int, fills=("mean", "noise"), neurons: int = 8) -> dict:
-    ex = load_model("efficientnet-lite0")
-    batches = image_batches(ex, photos, crops=12, seed=0)
-    flat = torch.cat(batches)
-    half = len(flat) // 2
-    pats = fit_patterns(ex.model, flat[:half].split(16))
-    quality = estimator_quality(ex.model, flat[half:].split(16), pats, rows=3000, neurons=neurons)
-    curves = {}
-    test = flat[half:half + n_images]
-    for fill in fills:
-        cs = image_degradation(ex.model, test, METHODS, pats, patch=9, steps=steps, fill=fill)
-        curves[fill] = {c.method: c.aopc for c in cs}
-    _print_eval(f"EfficientNet-Lite0 ({len(flat)} crops of {photos}; patterns fitted on half, "
-                f"judged on the other half; degradation on {len(test)} crops, 9 px patches, "
-                f"{steps} steps)", quality, curves)
-    return {"crops": len(flat), "quality": quality, "aopc": curves}
+def speed_part(ex, repeat: int = 3) -> list[list]:
+    model, pats = ex.explainable.model, ex.patterns
+    x = torch.rand(1, 3, 224, 224)
+    graph = trace(model, x)
+    rows = []
+    for m in METHODS:
+        attribute(model, x, m, patterns=pats, graph=graph)  # warm up
+        runs, cpus = [], []
+        for _ in range(repeat):
+            t, c = time.perf_counter(), _cpu()
+            attribute(model, x, m, patterns=pats, graph=graph)
+            runs.append(time.perf_counter() - t)
+            cpus.append(_cpu() - c)
+        rows.append([m, statistics.median(runs) * 1000, statistics.median(cpus) * 1000])
+    base = rows[[r[0] for r in rows].index("gradient")][1]
+    return [r + [r[1] / base] for r in rows]
+
+
+def gallery_part(ex, folder: Path) -> list[str]:
+    import skimage.data
+
+    folder.mkdir(parents=True, exist_ok=True)
+    done = []
+    for name in GALLERY[:6]:
+        photo = Image.fromarray(getattr(skimage.data, name)()).convert("RGB")
+        res = ex.explain(photo, methods=DEFAULT_METHODS)
+        pic = grid(photo, res.maps, f"efficientnet-lite0: {res.label} ({res.score:.2f})")
+        pic.save(folder / f"{name}-efficientnet.jpg", quality=90)
+        done.append(f"gallery {name}: {res.label} ({res.score:.2f})")
+    return done
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer images and repeats")
-    ap.add_argument("--photos", type=Path, default=None, help="folder of photos for EfficientNet")
-    ap.add_argument("--skip", nargs="*", default=[], help="parts to skip: speed fashion efficientnet")
+    ap.add_argument("--photos", type=Path, help="photos to fit patterns on")
+    ap.add_argument("--judge", type=Path, help="disjoint photos to judge patterns on")
+    ap.add_argument("--parts", default="fit,rho,gallery,localise,speed,classify")
+    ap.add_argument("--crops", type=int, default=88, help="inputs per fitting photo")
+    ap.add_argument("--composites", type=int, default=200)
+    ap.add_argument("--classify-composites", type=int, default=0, help="(default: --composites)")
+    ap.add_argument("--degrade-images", type=int, default=12)
+    ap.add_argument("--loc-methods", default=",".join(METHODS), help="methods for localisation")
+    ap.add_argument("--new-patterns", type=Path, default=Path("/tmp/efficientnet-lite0.patterns.safetensors"))
+    ap.add_argument("--note", action="append", default=[], help="a note to record with the figures")
+    ap.add_argument("--use-new", action="store_true", help="measure with --new-patterns (without rho)")
+    ap.add_argument("--gallery-dir", type=Path, default=Path(__file__).resolve().parents[1] / "gallery" / "explain")
     args = ap.parse_args()
-    results = {}
-    if "speed" not in args.skip:
-        results["speed"] = speed(3 if args.quick else 7)
-    if "fashion" not in args.skip:
-        results["fashion"] = fashion(16 if args.quick else 64, 20)
-    if "efficientnet" not in args.skip and args.photos:
-        if args.quick:
-            results["efficientnet"] = efficientnet(args.photos, 4, 30, ("mean",), 4)
-        else:
-            results["efficientnet"] = efficientnet(args.photos, 12, 50)
-    out = Path(__file__).parent / "out" / "explain.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"\nwrote {out}")
+    parts = set(args.parts.split(","))
+    loc_methods = args.loc_methods.split(",")
+    torch.set_num_threads(int(os.environ.get("ARTKIT_THREADS", "2")))
+    ex = load_model("efficientnet-lite0")
+    old = Patterns.load(shipped_dir() / "efficientnet-lite0.patterns.safetensors")
+    tables, notes = [], [f"load average at start: {os.getloadavg()[0]:.1f}", *args.note]
+    command = "python benchmarks/explain.py " + " ".join(sys.argv[1:])
+
+    def record():  # after every part, so a long run keeps what it has measured
+        save_results("explain", tables, command=command,
+                     notes=notes + [f"load average now: {os.getloadavg()[0]:.1f}"])
+
+    new = None
+    if "fit" in parts:
+        new, info = fit_part(ex, args.photos, args.crops, args.new_patterns)
+        record()
+        notes.append(f"patterns fitted on {info['inputs']} crops of {len(list(args.photos.glob('*')))} "
+                     f"photos in {info['seconds']:.0f} s wall, {info['cpu_seconds']:.0f} s CPU; "
+                     f"written to {args.new_patterns}")
+    elif args.new_patterns.is_file():
+        new = Patterns.load(args.new_patterns)
+    if "rho" in parts and new is not None:
+        rho = rho_part(ex, args.judge, old, new)
+        tables.append(table(f"signal-estimator quality ρ on {rho[0]['inputs']} crops of "
+                            f"{len(list(args.judge.glob('*')))} judging photos (mean over 50 layers)",
+                            ["patterns", *ESTIMATOR_NAMES],
+                            [[r["patterns"], *[r["mean"][k] for k in ESTIMATOR_NAMES]] for r in rho]))
+        layers = list(rho[0]["per_layer"])
+        tables.append(table("ρ of the pattern PatternNet uses (a₊ after a ReLU, else a), per layer: shipped before vs fitted on crops",
+                            ["layer", "before", "after"],
+                            [[l, rho[0]["per_layer"][l]["S_a"], rho[1]["per_layer"][l]["S_a"]]
+                             for l in layers]))
+        record()
+    pats = old
+    if "rho" in parts and new is not None and rho[1]["mean"]["S_a"] > rho[0]["mean"]["S_a"]:
+        pats = new  # the better patterns are the ones measured (and shipped) from here on
+        notes.append("the patterns fitted on crops have the higher ρ: localisation, speed and "
+                     "gallery use them")
+    elif "rho" not in parts and args.new_patterns.is_file() and args.use_new:
+        pats = Patterns.load(args.new_patterns)
+    ex = Explainer(ex, patterns=pats)
+    if "gallery" in parts:
+        notes += gallery_part(ex, args.gallery_dir)
+        record()
+    objects, backgrounds = imagenet_objects()
+    if "localise" in parts:
+        comps, scores = localise_part(ex.explainable.model, pats, objects, backgrounds,
+                                      args.composites, 0, loc_methods)
+        tables.append(table(f"localisation, EfficientNet-Lite0: {len(comps)} composites (objects "
+                            "from scikit-image on its textures), seed 0",
+                            ["method", "energy in box", "pointing hits"],
+                            [[s.method, s.energy, s.hits] for s in scores]))
+        record()
+    if "speed" in parts:
+        tables.append(table(f"speed, EfficientNet-Lite0 at 224², one image, {torch.get_num_threads()} "
+                            "threads (median of 3)", ["method", "ms wall", "ms CPU", "× gradient"],
+                            speed_part(ex)))
+        record()
+    if "classify" in parts:
+        net, cpats = classify_model(ex.explainable, objects)
+        relabelled = [ObjectCrop(o.name, o.image, frozenset({k})) for k, o in enumerate(objects)]
+        comps, scores = localise_part(net, cpats, relabelled, backgrounds,
+                                      args.classify_composites or args.composites, 1, loc_methods)
+        tables.append(table(f"localisation, a 3-class `artkit classify` head on EfficientNet-Lite0 "
+                            f"features: {len(comps)} composites, seed 1",
+                            ["method", "energy in box", "pointing hits"],
+                            [[s.method, s.energy, s.hits] for s in scores]))
+        held = torch.stack([c.x for c in comps[:args.degrade_images]])
+        curves = image_degradation(net, held, loc_methods, cpats, patch=16, steps=30, fill="mean")
+        tables.append(table(f"degradation AOPC on {len(held)} composites (16 px patches, mean fill, 30 steps; "
+                            "higher is better)", ["method", "AOPC"],
+                            [[c.method, c.aopc] for c in sorted(curves, key=lambda c: -c.aopc)]))
+        record()
+    record()
 
 
 if __name__ == "__main__":

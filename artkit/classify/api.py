@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,16 +22,21 @@ from typing import Iterable
 import numpy as np
 import torch
 
-from artkit.classify.features import (IMAGE_SUFFIXES, check_backbone, extract_features,
-                                      image_files)
+from artkit import nets
+from artkit.classify.features import check_backbone, extract_features, image_files, load_backbone
 from artkit.classify.head import C_GRID, LogisticHead, choose_C, fit_logistic
 from artkit.classify.report import cross_validate
+from artkit.classify.robustness import evaluate_robustness
 from artkit.core.errors import ArtkitError
-from artkit.core.progress import ProgressCallback
-
-FORMAT = "artkit-classifier"
-FORMAT_VERSION = 1
-_META_KEY = "artkit_classifier"
+from artkit.core.images import load_image
+from artkit.core.progress import ProgressCallback, track
+from artkit.core.provenance import record_all, recording
+from artkit.core.result import Evaluation, Result, Timer
+from artkit.core.runtime import default_generator, resolve_device
+from artkit.explain import fit_patterns
+from artkit.nets.classifier import (ClassifierFile, FeatureClassifier, load_classifier_file,
+                                    save_classifier_file)
+from artkit.nets.imagenet import CAT_CLASSES, DOG_CLASSES, class_names
 
 
 @dataclass
@@ -63,15 +67,32 @@ class ImagenetPrediction:
     def is_(self, group: str) -> bool:
         """Whether the image shows a ``"dog"`` / ``"cat"``: the top class is one, or the group
         holds at least half of the probability."""
-        from artkit.nets.imagenet import CAT_CLASSES, DOG_CLASSES
-
         classes = {"dog": DOG_CLASSES, "cat": CAT_CLASSES}[group]
         return self.top[0][0] in classes or getattr(self, group) >= 0.5
+
+
+@dataclass(kw_only=True)
+class Predictions(Result):
+    """The answers for a batch of images: ``items`` (one :class:`Prediction` per readable
+    image, in input order) and ``skipped`` (``(path, reason)`` of the unreadable ones)."""
+
+    items: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"predictions": [{"path": str(p.path), "label": p.label,
+                                 "probabilities": p.probabilities} for p in self.items],
+                "skipped": [[str(p), why] for p, why in self.skipped],
+                "seconds": self.seconds, "notes": list(self.notes), "weights": dict(self.weights)}
 
 
 @dataclass
 class Classifier:
     """A trained head on a named backbone, with its cross-validation report.
+
+    Built by :func:`train` (which writes nothing: call :meth:`save`) or read by :meth:`load`.
+    The backbone network is loaded once, on the first image whose features are not in the
+    feature cache (a second run over the same files needs no network at all), on ``device``.
 
     Args:
         labels: class names, index order.
@@ -81,6 +102,8 @@ class Classifier:
             plus ``skipped`` files and ``duplicates``.
         pattern: (K, D) PatternNet pattern of the head on raw features, learned from the
             training features (for ``predict --explain``); None in models saved without it.
+        device: where the backbone runs.
+        weights: ``{name: sha256}`` of the model file (once saved or loaded) and the backbone.
     """
 
     labels: list[str]
@@ -88,96 +111,80 @@ class Classifier:
     head: LogisticHead
     report: dict = field(default_factory=dict)
     pattern: torch.Tensor | None = None
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    weights: dict[str, str] = field(default_factory=dict)
+    _network: torch.nn.Module | None = field(default=None, repr=False)
 
     def predict_features(self, features: torch.Tensor) -> torch.Tensor:
         """(N, D) features -> (N, K) probabilities."""
         return self.head.predict_proba(features)
 
-    def predict(self, paths: Iterable[str | Path], *, device: str | torch.device = "cpu",
-                progress: ProgressCallback | None = None) -> tuple[list[Prediction], list]:
-        """Classify image files (folders are expanded).
+    def predict(self, paths: Iterable[str | Path], *,
+                progress: ProgressCallback | None = None) -> Predictions:
+        """Classify image files (folders are expanded, not recursively).
 
         Returns:
-            The predictions of the readable images and ``(path, reason)`` of the skipped ones.
+            :class:`Predictions`: the readable images' answers and the skipped files.
         """
-        fs = extract_features(image_files(paths), self.backbone, device=device, progress=progress)
-        probs = self.predict_features(fs.features) if len(fs.paths) else torch.zeros(0, 0)
-        out = [Prediction(p, self.labels[int(row.argmax())],
-                          {lab: float(v) for lab, v in zip(self.labels, row)})
-               for p, row in zip(fs.paths, probs)]
-        return out, fs.skipped
+        with Timer() as timer, recording() as used:
+            fs = extract_features(image_files(paths), self.backbone, device=self.device,
+                                  progress=progress)
+            probs = self.predict_features(fs.features) if len(fs.paths) else torch.zeros(0, 0)
+            items = [Prediction(p, self.labels[int(row.argmax())],
+                                {lab: float(v) for lab, v in zip(self.labels, row)})
+                     for p, row in zip(fs.paths, probs)]
+        self.weights.update(used)
+        record_all(self.weights)
+        return Predictions(items=items, skipped=list(fs.skipped), seconds=timer.seconds,
+                           weights=dict(self.weights))
+
+    def network(self) -> FeatureClassifier:
+        """Backbone and head as one differentiable network (images in [0, 1] → logits),
+        loaded once."""
+        if self._network is None:
+            with recording() as used:
+                backbone = load_backbone(self.backbone, self.device)
+            self.weights.update(used)
+            self._network = FeatureClassifier(backbone, self.head.weight, self.head.bias,
+                                              self.head.mean, self.head.scale).to(self.device).eval()
+        return self._network
 
     # ----------------------------------------------------------------------------- files
 
-    def save(self, path: str | os.PathLike, force: bool = True) -> Path:
-        """Write the head as safetensors with the labels, backbone and report as JSON metadata."""
-        from safetensors.torch import save_file
+    def to_file(self) -> ClassifierFile:
+        h = self.head
+        return ClassifierFile(list(self.labels), self.backbone, h.weight, h.bias, h.mean, h.scale,
+                              h.C, self.report, self.pattern)
 
-        from artkit.core.files import atomic_path
-
-        tensors = {"weight": self.head.weight, "bias": self.head.bias, "mean": self.head.mean,
-                   "scale": self.head.scale}
-        if self.pattern is not None:
-            tensors["pattern"] = self.pattern.float()
-        meta = {"format": FORMAT, "version": FORMAT_VERSION, "labels": self.labels,
-                "backbone": self.backbone, "C": self.head.C, "report": self.report}
-        with atomic_path(path, force) as tmp:
-            save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp),
-                      metadata={_META_KEY: json.dumps(meta)})
-        return Path(path)
+    def save(self, path: str | os.PathLike, force: bool = False) -> Path:
+        """Write the model file (an artkit artifact: head tensors, labels, backbone, report)."""
+        return save_classifier_file(path, self.to_file(), force=force)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, backbone: str | None = None) -> "Classifier":
-        """Read a classifier written by :meth:`save`.
+    def load(cls, path: str | os.PathLike, backbone: str | None = None, *,
+             device: str | torch.device = "cpu") -> "Classifier":
+        """Read and check a classifier written by :meth:`save`.
 
         Args:
             path: the ``.safetensors`` file.
             backbone: if given, the backbone the caller will use; a model of another one fails.
+            device: where the backbone will run.
 
         Raises:
-            ArtkitError: the file is missing, not an artkit classifier, damaged, or built on a
-                different or unknown backbone.
+            ArtkitError: missing, not an artkit classifier, damaged (shapes, NaN, labels), or
+                built on a different or unknown backbone.
         """
-        from safetensors import SafetensorError, safe_open
+        f = load_classifier_file(path, backbone)
+        head = LogisticHead(f.weight, f.bias, f.mean, f.scale, f.C)
+        return cls(f.labels, f.backbone, head, dict(f.report), f.pattern,
+                   device=resolve_device(device), weights={Path(path).name: f.sha256})
 
-        path = Path(path)
-        if not path.is_file():
-            raise ArtkitError(f"model '{path}' does not exist")
-        not_one = ArtkitError(f"'{path}' is not an artkit classifier",
-                              "train one with `artkit classify train DATA_DIR -o MODEL.safetensors`")
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                meta_text = (f.metadata() or {}).get(_META_KEY)
-                tensors = {k: f.get_tensor(k) for k in f.keys()}
-        except (SafetensorError, OSError, ValueError, RuntimeError):
-            raise not_one from None
-        try:
-            meta = json.loads(meta_text or "")
-            labels = [str(v) for v in meta["labels"]]
-            model_backbone = str(meta["backbone"])
-            ok = meta.get("format") == FORMAT and all(
-                k in tensors for k in ("weight", "bias", "mean", "scale"))
-        except (ValueError, KeyError, TypeError):
-            raise not_one from None
-        if not ok:
-            raise not_one
-        if backbone is not None and model_backbone != backbone:
-            raise ArtkitError(f"model '{path}' was trained on backbone '{model_backbone}', "
-                              f"not '{backbone}'", "retrain it or use the matching backbone")
-        check_backbone(model_backbone)
-        w = tensors["weight"].double()
-        dim = check_backbone(model_backbone)["dim"]
-        if tuple(w.shape) != (dim, len(labels)):
-            raise ArtkitError(f"model '{path}' has a {tuple(w.shape)} head, expected "
-                              f"({dim}, {len(labels)}) for '{model_backbone}'",
-                              "the file is damaged: retrain it")
-        head = LogisticHead(w, tensors["bias"].double(), tensors["mean"].double(),
-                            tensors["scale"].double(), float(meta.get("C", 1.0)))
-        pattern = tensors.get("pattern")
-        if pattern is not None and tuple(pattern.shape) != (len(labels), dim):
-            raise ArtkitError(f"model '{path}' has a {tuple(pattern.shape)} head pattern, expected "
-                              f"({len(labels)}, {dim})", "the file is damaged: retrain it")
-        return cls(labels, model_backbone, head, dict(meta.get("report") or {}), pattern)
+
+def predict(paths: Iterable[str | Path], model: str | os.PathLike, *,
+            device: str | torch.device = "auto",
+            progress: ProgressCallback | None = None) -> Predictions:
+    """Classify image files with the model file ``model`` in one call."""
+    return Classifier.load(model, device=device).predict(paths, progress=progress)
 
 
 # --------------------------------------------------------------------------------- dataset
@@ -207,8 +214,9 @@ def scan_dataset(data_dir: str | os.PathLike) -> tuple[list[str], dict[str, list
 
 def train(data_dir: str | os.PathLike, backbone: str = "efficientnet-lite0", folds: int = 5,
           seed: int = 0, progress: ProgressCallback | None = None, *,
-          device: str | torch.device = "cpu", grid=C_GRID) -> Classifier:
-    """Train a classifier on ``data_dir/<label>/<image>`` and cross-validate it.
+          device: str | torch.device = "auto", grid=C_GRID) -> Classifier:
+    """Train a classifier on ``data_dir/<label>/<image>`` and cross-validate it (nothing is
+    written: call ``.save(path)`` on the result).
 
     Args:
         data_dir: one sub-folder per label (at least two, none empty).
@@ -227,6 +235,7 @@ def train(data_dir: str | os.PathLike, backbone: str = "efficientnet-lite0", fol
         ArtkitError: bad folder layout, fewer than 2 usable labels, or fewer than 2 folds.
     """
     check_backbone(backbone)
+    device = resolve_device(device)
     if folds < 2:
         raise ArtkitError(f"--folds must be at least 2, got {folds}")
     labels, files = scan_dataset(data_dir)
@@ -258,13 +267,12 @@ def train(data_dir: str | os.PathLike, backbone: str = "efficientnet-lite0", fol
     if duplicates:
         rep["notes"].append(f"{len(duplicates)} image(s) appear under two labels (same bytes); "
                             "they make the labels ambiguous and leak across folds")
-    return Classifier(labels, backbone, head, rep, head_pattern(head, fs.features))
+    return Classifier(labels, backbone, head, rep, head_pattern(head, fs.features),
+                      device=resolve_device(device))
 
 
 def head_pattern(head: LogisticHead, features: torch.Tensor) -> torch.Tensor:
     """The head's linear PatternNet pattern (K, D) on raw features, from the training rows."""
-    from artkit.explain import fit_patterns
-
     w = (head.weight / head.scale[:, None]).T.float()  # (K, D) on raw features
     linear = torch.nn.Linear(w.shape[1], w.shape[0], bias=False)
     with torch.no_grad():
@@ -275,37 +283,45 @@ def head_pattern(head: LogisticHead, features: torch.Tensor) -> torch.Tensor:
 # --------------------------------------------------------------------------------- robustness
 
 
+@dataclass(kw_only=True)
+class Robustness(Evaluation):
+    """Accuracy clean, under uniform noise, FGSM and PGD (see :func:`robustness`).
+
+    Attributes:
+        figures: :func:`artkit.classify.robustness.evaluate_robustness`'s dict plus ``labels``,
+            ``counts`` and ``skipped``.
+    """
+
+    figures: dict = field(default_factory=dict)
+
+    def __getitem__(self, key: str):
+        return self.figures[key]
+
+    def to_dict(self) -> dict:
+        return {**self.figures, "seconds": self.seconds, "weights": dict(self.weights)}
+
+
 def robustness(data_dir: str | os.PathLike, classifier: "Classifier",
-               eps: Iterable[float] = (1, 2, 4), steps: int = 10, *, generator: torch.Generator | None = None,
-               device: str | torch.device = "cpu", batch_size: int = 16,
-               progress: ProgressCallback | None = None) -> dict:
+               eps: Iterable[float] = (1, 2, 4), steps: int = 10, *,
+               generator: torch.Generator | None = None, batch_size: int = 16,
+               progress: ProgressCallback | None = None) -> Robustness:
     """Accuracy of ``classifier`` on ``data_dir/<label>/<image>``: clean, under uniform noise,
-    FGSM and PGD, each of L∞ size ε/255, through backbone, standardisation and head.
+    FGSM and PGD, each of L∞ size ε/255, through backbone, standardisation and head (on the
+    classifier's device).
 
     Args:
         data_dir: one sub-folder per label; every folder must be one of the model's labels.
-        classifier: a trained :class:`Classifier`.
+        classifier: a trained or loaded :class:`Classifier`.
         eps: radii in grey levels (units of 1/255).
         steps: PGD steps (of size ε/255/4, from a random start).
-        generator: source of the noise and PGD's random starts.
-        device: where to run the network.
+        generator: source of the noise and PGD's random starts (default: seeded with 0).
         batch_size: images per forward / backward pass.
         progress: optional callback (tasks ``"images"`` and ``"robustness"``).
-
-    Returns:
-        :func:`artkit.classify.robustness.evaluate_robustness`'s dict plus ``labels``,
-        ``counts`` (images per label) and ``skipped`` (``[path, reason]``).
 
     Raises:
         ArtkitError: bad folder layout, a folder that is not one of the model's labels, no
             readable image, or a bad ε / steps.
     """
-    from artkit import nets
-    from artkit.classify.robustness import ClassifierModel, evaluate_robustness
-    from artkit.core.images import load_image
-    from artkit.core.progress import track
-    from artkit.core.runtime import resolve_device
-
     eps = [float(e) for e in eps]
     if not eps or any(not e >= 0 for e in eps):
         raise ArtkitError(f"--eps must be non-negative grey levels, got {eps}",
@@ -319,7 +335,8 @@ def robustness(data_dir: str | os.PathLike, classifier: "Classifier",
                           f"of the model (it knows {', '.join(repr(m) for m in classifier.labels)})",
                           "name the sub-folders after the model's labels")
     spec = check_backbone(classifier.backbone)
-    dev = resolve_device(device)
+    dev = classifier.device
+    timer = Timer().__enter__()
     images, targets, skipped = [], [], []
     items = [(p, classifier.labels.index(lab)) for lab in labels for p in files[lab]]
     for p, target in track(items, progress, "images"):
@@ -333,54 +350,73 @@ def robustness(data_dir: str | os.PathLike, classifier: "Classifier",
         raise ArtkitError(f"no readable images in '{data_dir}'")
     x = torch.cat(images).to(dev)  # (N, 3, S, S)
     y = torch.tensor(targets, dtype=torch.long, device=dev)  # (N,)
-    model = ClassifierModel(nets.load_efficientnet(dev), classifier.head).to(dev).eval()
-    out = evaluate_robustness(model, x, y, eps, steps, generator, batch_size=batch_size,
-                              progress=progress)
+    model = classifier.network()
+    out = evaluate_robustness(model, x, y, eps, steps, default_generator(generator),
+                              batch_size=batch_size, progress=progress)
     counts = torch.bincount(y.cpu(), minlength=len(classifier.labels)).tolist()
     out.update(labels=list(classifier.labels),
                counts={lab: int(c) for lab, c in zip(classifier.labels, counts)},
                skipped=skipped)
-    return out
+    timer.__exit__()
+    return Robustness(figures=out, seconds=timer.seconds, weights=dict(classifier.weights))
 
 
 # --------------------------------------------------------------------------------- zero-shot
 
 
-def imagenet(paths: Iterable[str | Path], k: int = 5, *, device: str | torch.device = "cpu",
-             progress: ProgressCallback | None = None) -> tuple[list[ImagenetPrediction], list]:
-    """Zero-shot ImageNet top-``k`` classes of image files with EfficientNet-Lite0.
+@dataclass(kw_only=True)
+class ImagenetPredictions(Result):
+    """Zero-shot answers: ``items`` (:class:`ImagenetPrediction`) and ``skipped``."""
 
-    Returns:
-        Predictions of the readable images and ``(path, reason)`` of the skipped ones.
+    items: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+
+
+class ImagenetClassifier:
+    """EfficientNet-Lite0 with its ImageNet head, loaded once; :meth:`predict` many times.
+
+    Args:
+        device: where to run.
     """
-    from artkit import nets
-    from artkit.core.images import load_image
-    from artkit.core.progress import track
-    from artkit.core.runtime import resolve_device
-    from artkit.nets.imagenet import CAT_CLASSES, DOG_CLASSES
 
-    if not 1 <= k <= 1000:
-        raise ArtkitError(f"--top must be in 1..1000, got {k}")
-    files = image_files(paths)
-    dev = resolve_device(device)
-    model = nets.load_efficientnet(dev)
-    names = nets.class_names()
-    out, skipped = [], []
-    with torch.inference_mode():
-        for p in track(files, progress, "imagenet"):
-            try:
-                x = nets.preprocess_pil(load_image(p), size=224).to(dev)  # (1, 3, 224, 224)
-            except ArtkitError as exc:
-                skipped.append((p, exc.message))
-                continue
-            probs = torch.softmax(model(x).float(), dim=1)[0].cpu()  # (1000,)
-            values, indices = probs.topk(k)
-            top = [(int(i), names[int(i)], float(v)) for v, i in zip(values, indices)]
-            out.append(ImagenetPrediction(
-                p, top, float(probs[DOG_CLASSES.start:DOG_CLASSES.stop].sum()),
-                float(probs[CAT_CLASSES.start:CAT_CLASSES.stop].sum())))
-    return out, skipped
+    def __init__(self, *, device: str | torch.device = "auto"):
+        self.device = resolve_device(device)
+        with recording() as used:
+            self.model = nets.load_efficientnet(self.device)
+        self.weights = dict(used)
+        self.names = class_names()
+
+    def predict(self, paths: Iterable[str | Path], k: int = 5, *,
+                progress: ProgressCallback | None = None) -> ImagenetPredictions:
+        """The top-``k`` ImageNet classes of image files (folders expanded)."""
+        if not 1 <= k <= 1000:
+            raise ArtkitError(f"--top must be in 1..1000, got {k}")
+        files = image_files(paths)
+        out, skipped = [], []
+        with Timer() as timer, torch.inference_mode():
+            for p in track(files, progress, "imagenet"):
+                try:
+                    x = nets.preprocess_pil(load_image(p), size=224).to(self.device)  # (1, 3, 224, 224)
+                except ArtkitError as exc:
+                    skipped.append((p, exc.message))
+                    continue
+                probs = torch.softmax(self.model(x).float(), dim=1)[0].cpu()  # (1000,)
+                values, indices = probs.topk(k)
+                top = [(int(i), self.names[int(i)], float(v)) for v, i in zip(values, indices)]
+                out.append(ImagenetPrediction(
+                    p, top, float(probs[DOG_CLASSES.start:DOG_CLASSES.stop].sum()),
+                    float(probs[CAT_CLASSES.start:CAT_CLASSES.stop].sum())))
+        record_all(self.weights)
+        return ImagenetPredictions(items=out, skipped=skipped, seconds=timer.seconds,
+                                   weights=dict(self.weights))
 
 
-__all__ = ["Classifier", "ImagenetPrediction", "Prediction", "IMAGE_SUFFIXES", "imagenet",
-           "robustness", "scan_dataset", "train"]
+def imagenet(paths: Iterable[str | Path], k: int = 5, *, device: str | torch.device = "auto",
+             progress: ProgressCallback | None = None) -> ImagenetPredictions:
+    """Zero-shot ImageNet top-``k`` classes of image files with EfficientNet-Lite0, in one call."""
+    return ImagenetClassifier(device=device).predict(paths, k, progress=progress)
+
+
+__all__ = ["Classifier", "ImagenetClassifier", "ImagenetPrediction", "ImagenetPredictions",
+           "Prediction", "Predictions", "Robustness", "imagenet", "predict", "robustness",
+           "scan_dataset", "train"]

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import enum
-import json
-import time
+import os
 from pathlib import Path
 from typing import Annotated, List, Optional
 
 import typer
 
-from artkit.core.console import DeviceOpt, ForceOpt, ProgressBars, QuietOpt, SeedOpt, command, info
+from artkit.core.cli import (DeviceOpt, ForceOpt, JsonOpt, QuietOpt, Run, SeedOpt, capability_app,
+                             command, info, print_table)
 from artkit.core.errors import ArtkitError
-from artkit.core.files import check_output
 
-app = typer.Typer(pretty_exceptions_enable=False, no_args_is_help=True,
-                  help="Photo classifiers on frozen pretrained features (DeepDoggo done properly).")
+app = capability_app("Photo classifiers on frozen pretrained features (DeepDoggo done properly).",
+                     default="predict")
+ModelFileOpt = Annotated[Path, typer.Option("--model", "-m", help="A model from `artkit classify train`.")]
 
 
 class Group(str, enum.Enum):
@@ -37,33 +37,23 @@ def figure_path(model: Path) -> Path:
     return model.with_name(model.stem + ".report.png")
 
 
-def _report_table(rep: dict):
-    from rich.table import Table
-
-    acc, zr = rep["accuracy"], rep["zeror"]
-    table = Table(title=f"{rep['folds']}-fold cross-validation on {rep['n_images']} images "
-                        f"({rep['backbone']} features)")
-    table.add_column("label")
-    table.add_column("images", justify="right")
-    table.add_column("precision", justify="right")
-    table.add_column("recall", justify="right")
-    for lab in rep["labels"]:
-        table.add_column(f"→ {lab}", justify="right")
-    for lab, row in zip(rep["labels"], rep["confusion"]["matrix"]):
-        pc = rep["per_class"][lab]
-        table.add_row(lab, str(pc["support"]), f"{pc['precision']:.3f}", f"{pc['recall']:.3f}",
-                      *[str(v) for v in row])
-    table.caption = (f"accuracy {acc['mean']:.3f} ± {acc['std']:.3f}   ZeroR "
-                     f"{zr['accuracy']:.3f} (always '{zr['majority_label']}')   "
-                     f"ECE {rep['ece']:.3f}   C {rep['C']:g}")
-    return table
+def explain_names(paths: list[Path]) -> list[str]:
+    """Distinct ``.explain.png`` names for image files: their paths relative to the deepest
+    folder they share (``sub/a.png`` → ``sub/a.explain.png``), with the suffix kept where two
+    files differ only by it (``a.jpg.explain.png``)."""
+    resolved = [p.resolve() for p in paths]
+    root = Path(os.path.commonpath([p.parent for p in resolved])) if resolved else Path(".")
+    rel = [p.relative_to(root) for p in resolved]
+    stems = [r.with_suffix("") for r in rel]
+    clash = {s for s in stems if stems.count(s) > 1}
+    return [str(r if s in clash else s) + ".explain.png" for r, s in zip(rel, stems)]
 
 
 @command(app, "train")
 def train_cmd(
-    data_dir: Annotated[Path, typer.Argument(help="One sub-folder of images per label.", exists=True, file_okay=False)],
+    data_dir: Annotated[Path, typer.Argument(help="One sub-folder of images per label.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The model file (.safetensors); MODEL.report.json, MODEL.report.png and MODEL.json are written beside it.")],
-    folds: Annotated[int, typer.Option(help="Cross-validation folds.")] = 5,
+    folds: Annotated[int, typer.Option(min=2, help="Cross-validation folds.")] = 5,
     backbone: Annotated[str, typer.Option(help="Feature network.")] = "efficientnet-lite0",
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
@@ -76,130 +66,146 @@ def train_cmd(
     Example:
       artkit classify train photos/ -o dogs.safetensors
     """
-    from rich.console import Console
+    if not data_dir.is_dir():
+        raise ArtkitError(f"data folder '{data_dir}' does not exist or is not a folder")
+    run = Run("artkit classify train", params=dict(data_dir=str(data_dir), folds=folds,
+                                                   backbone=backbone),
+              force=force, quiet=quiet, seed=seed, device=device, inputs=[data_dir])
+    out = run.output(output, suffixes={".safetensors"}, what="model file")
+    rep_file = run.output(report_path(output), suffixes={".json"}, manifest=False)
+    png_file = run.output(figure_path(output), suffixes={".png"}, manifest=False)
+    with run:
+        from artkit.classify.api import train
+        from artkit.classify.figure import report_figure
 
-    from artkit.classify.api import train
-    from artkit.core.files import atomic_write_text
-    from artkit.core.manifest import build_manifest, write_manifest
-    from artkit.core.runtime import resolve_device
-
-    from artkit.classify.figure import write_report_png
-
-    rep_file = report_path(output)
-    png_file = figure_path(output)
-    check_output(output, force)
-    check_output(rep_file, force)
-    check_output(png_file, force)
-    dev = resolve_device(device)
-    t0 = time.perf_counter()
-    with ProgressBars(quiet) as bars:
-        clf = train(data_dir, backbone=backbone, folds=folds, seed=seed or 0, progress=bars,
-                    device=dev)
-    rep = clf.report
-    clf.save(output, force=force)
-    atomic_write_text(rep_file, json.dumps(rep, indent=2) + "\n", force=force)
-    write_report_png(rep, png_file, force=force)
-    write_manifest(output, build_manifest(
-        "artkit classify train", dict(data_dir=data_dir, folds=folds, backbone=backbone),
-        seed=seed, device=str(dev), wall_time=time.perf_counter() - t0,
-        extra={"accuracy": rep["accuracy"], "zeror": rep["zeror"]}))
+        clf = train(data_dir, backbone=backbone, folds=folds, seed=seed, progress=run.progress,
+                    device=run.device)
+        rep = clf.report
+        extra = {"accuracy": rep["accuracy"], "zeror": rep["zeror"]}
+        run.save_with(out, lambda tmp: clf.save(tmp, force=True), extra=extra)
+        run.save_json(rep_file, rep)
+        run.save_with(png_file, lambda tmp: report_figure(rep).savefig(tmp, format="png"))
     for path, why in rep["skipped"]:
         _skipped(path, why, quiet)
     for a, b in rep["duplicates"]:
         info(f"warning: {a} and {b} are the same image under different labels", quiet)
     for note in rep["notes"]:
         info(f"note: {note}", quiet)
-    if not quiet:
-        Console().print(_report_table(rep))
-    info(f"wrote {output}, {rep_file} and {png_file}", quiet)
+    acc, zr = rep["accuracy"], rep["zeror"]
+    print_table(f"{rep['folds']}-fold cross-validation on {rep['n_images']} images "
+                f"({rep['backbone']} features)",
+                ["label", "images", "precision", "recall", *[f"→ {lab}" for lab in rep["labels"]]],
+                [(lab, rep["per_class"][lab]["support"], rep["per_class"][lab]["precision"],
+                  rep["per_class"][lab]["recall"], *row)
+                 for lab, row in zip(rep["labels"], rep["confusion"]["matrix"])], quiet=quiet)
+    info(f"accuracy {acc['mean']:.3f} ± {acc['std']:.3f}   ZeroR {zr['accuracy']:.3f} (always "
+         f"'{zr['majority_label']}')   ECE {rep['ece']:.3f}   C {rep['C']:g}", quiet)
 
 
 @command(app, "predict")
 def predict_cmd(
     images: Annotated[List[Path], typer.Argument(help="Images or folders of images.")],
-    model: Annotated[Path, typer.Option("--model", "-m", help="A model from `artkit classify train`.")],
+    model: ModelFileOpt,
     explain: Annotated[Optional[Path], typer.Option(
-        "--explain", help="Also write a PatternAttribution heatmap of the whole pipeline "
-                          "(backbone + head) per image into this folder: NAME.explain.png.")] = None,
+        "--explain", help="Also write a PatternAttribution and PatternNet figure of the whole "
+                          "pipeline (backbone + head) per image into this folder "
+                          "(NAME.explain.png, sub-folders kept).")] = None,
+    seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
+    as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     force: ForceOpt = False,
 ) -> None:
-    """Label images with a trained classifier: one line per image, label then probabilities.
+    """Label images with a trained classifier: one row per image, label then probabilities.
 
     \b
     Example:
       artkit classify predict photos/ -m dogs.safetensors --explain heatmaps/
     """
     from artkit.classify.api import Classifier
-    from artkit.core.runtime import resolve_device
+    from artkit.classify.features import image_files
+    from artkit.core.images import image_size
 
-    clf = Classifier.load(model)
-    if explain is not None and clf.pattern is None:
-        raise ArtkitError(f"model '{model}' was saved without a head pattern, so it cannot be explained",
-                          "retrain it with this version of `artkit classify train`")
-    with ProgressBars(True) as bars:
-        preds, skipped = clf.predict(images, device=resolve_device(device), progress=bars)
-    for path, why in skipped:
+    files, unreadable = [], []
+    for f in image_files(images):  # headers checked before any network is loaded
+        try:
+            image_size(f)
+            files.append(f)
+        except ArtkitError as exc:
+            unreadable.append((f, exc.one_line()))
+    if not files:
+        raise ArtkitError("no readable images among the inputs"
+                          + (f": {unreadable[0][1]}" if len(unreadable) == 1 else ""))
+    for path, why in unreadable:
         _skipped(path, why, quiet)
-    if not preds:
-        raise ArtkitError("no readable images among the inputs")
-    for p in preds:
-        probs = "  ".join(f"{lab}={v:.3f}" for lab, v in p.probabilities.items())
-        typer.echo(f"{p.path}\t{p.label}\t{probs}")
+    run = Run("artkit classify predict", params=dict(images=[str(i) for i in images],
+                                                     model=str(model), explain=str(explain) if explain else None),
+              force=force, quiet=quiet, seed=seed, device=device, inputs=[*files, model])
+    outs = []
     if explain is not None:
-        _explain_predictions(model, preds, clf.labels, explain, device, force, quiet)
+        outs = [run.image_output(explain / n) for n in explain_names(files)]
+    with run:
+        clf = Classifier.load(model, device=run.device)
+        if explain is not None and clf.pattern is None:
+            raise ArtkitError(f"model '{model}' was saved without a head pattern, so it cannot be "
+                              "explained", "retrain it with this version of `artkit classify train`")
+        res = clf.predict(files, progress=run.progress)
+        if not res.items:
+            raise ArtkitError("no readable images among the inputs")
+        if explain is not None:
+            from artkit.core.images import load_image
+            from artkit.explain import Explainer, grid, load_model
 
-
-def _explain_predictions(model: Path, preds, labels, folder: Path, device: str, force: bool,
-                         quiet: bool) -> None:
-    from artkit.core.images import load_image, save_image
-    from artkit.core.runtime import resolve_device
-    from artkit.explain.api import explain as explain_one, load_patterns
-    from artkit.explain.models import load_model
-    from artkit.explain.render import grid
-
-    targets = [folder / f"{Path(p.path).stem}.explain.png" for p in preds]
-    for t in targets:
-        check_output(t, force)
-    ex = load_model(str(model), resolve_device(device))
-    pats = load_patterns(ex)
-    dev = next(ex.model.parameters()).device
-    for p, target in zip(preds, targets):
-        photo = load_image(p.path)
-        res = explain_one(ex, ex.preprocess(photo).to(dev), ("patternattribution", "patternnet"),
-                          labels.index(p.label), pats)
-        picture = grid(photo, {m: a.cpu() for m, a in res.maps.items()},
-                       f"{p.label} ({res.score:.2f})")
-        save_image(picture, target, force=force)
-    info(f"wrote {len(targets)} heatmap(s) to {folder}", quiet)
+            ex = Explainer(load_model(str(model), run.device), device=run.device)
+            run.use(ex.weights)
+            target_of = {p.path: clf.labels.index(p.label) for p in res.items}
+            for f, out in zip(files, outs):
+                if f not in target_of:
+                    continue
+                with run.item(str(f)):
+                    e = ex.explain(f, methods=("patternattribution", "patternnet"),
+                                   target=target_of[f], generator=run.generator)
+                    picture = grid(load_image(f), e.maps, f"{e.label} ({e.score:.2f})")
+                    run.save_image(out, picture, result=e)
+    for path, why in res.skipped:
+        _skipped(path, why, quiet)
+    print_table("predictions", ["image", "label", *clf.labels],
+                [(p.path, p.label, *[p.probabilities[lab] for lab in clf.labels]) for p in res.items],
+                data=res.to_dict(), as_json=as_json, quiet=quiet)
 
 
 @command(app, "imagenet")
 def imagenet_cmd(
     images: Annotated[List[Path], typer.Argument(help="Images or folders of images.")],
-    top: Annotated[int, typer.Option("--top", help="How many classes to show.")] = 5,
-    is_: Annotated[Group | None, typer.Option("--is", help="Also answer yes/no: is it a dog / a cat?")] = None,
+    top: Annotated[int, typer.Option("--top", min=1, max=1000, help="How many classes to show.")] = 5,
+    is_: Annotated[Optional[Group], typer.Option("--is", help="Also answer yes/no: is it a dog / a cat?")] = None,
     device: DeviceOpt = "auto",
+    as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Zero-shot: the top ImageNet classes of each image (EfficientNet-Lite0, no training)."""
-    from artkit.classify.api import imagenet
-    from artkit.core.runtime import resolve_device
+    from artkit.classify.api import ImagenetClassifier
+    from artkit.classify.features import image_files
 
-    preds, skipped = imagenet(images, top, device=resolve_device(device))
-    for path, why in skipped:
+    files = image_files(images)
+    run = Run("artkit classify imagenet", quiet=quiet, device=device)
+    with run:
+        res = ImagenetClassifier(device=run.device).predict(files, top, progress=run.progress)
+    for path, why in res.skipped:
         _skipped(path, why, quiet)
-    if not preds:
+    if not res.items:
         raise ArtkitError("no readable images among the inputs")
-    for p in preds:
-        typer.echo(f"{p.path}")
-        for idx, name, prob in p.top:
-            typer.echo(f"  {prob:6.3f}  {name} ({idx})")
-        if is_ is not None:
-            group = is_.value
-            answer = "yes" if p.is_(group) else "no"
-            typer.echo(f"  is {group}: {answer} (p({group}) = {getattr(p, group):.3f})")
+    rows = []
+    for p in res.items:
+        answer = ("yes" if p.is_(is_.value) else "no") if is_ is not None else ""
+        for rank, (idx, name, prob) in enumerate(p.top, 1):
+            rows.append((p.path, rank, name, idx, prob,
+                         f"is {is_.value}: {answer} (p = {getattr(p, is_.value):.3f})"
+                         if is_ is not None and rank == 1 else ""))
+    data = [{"path": str(p.path), "top": [list(t) for t in p.top], "dog": p.dog, "cat": p.cat}
+            for p in res.items]
+    print_table("ImageNet classes", ["image", "rank", "class", "index", "probability", "answer"],
+                rows, data=data, as_json=as_json, quiet=quiet)
 
 
 def _parse_eps(text: str) -> list[float]:
@@ -213,29 +219,16 @@ def _parse_eps(text: str) -> list[float]:
     return values
 
 
-def _robustness_table(res: dict):
-    from rich.table import Table
-
-    table = Table(title=f"accuracy under L∞ perturbations of ε/255 ({res['n']} images, "
-                        f"PGD {res['steps']} steps)")
-    for col in ("ε (grey levels)", "clean", "uniform noise", "FGSM", "PGD"):
-        table.add_column(col, justify="right")
-    for row in res["eps"]:
-        table.add_row(f"{row['eps']:g}", f"{res['clean']:.3f}", f"{row['noise']:.3f}",
-                      f"{row['fgsm']:.3f}", f"{row['pgd']:.3f}")
-    table.caption = "  ".join(f"{lab}: {c}" for lab, c in res["counts"].items())
-    return table
-
-
 @command(app, "robustness")
 def robustness_cmd(
-    data_dir: Annotated[Path, typer.Argument(help="One sub-folder of images per label (the model's labels).", exists=True, file_okay=False)],
-    model: Annotated[Path, typer.Option("--model", "-m", help="A model from `artkit classify train`.")],
+    data_dir: Annotated[Path, typer.Argument(help="One sub-folder of images per label (the model's labels).")],
+    model: ModelFileOpt,
     eps: Annotated[str, typer.Option("--eps", help="Comma-separated L∞ radii in grey levels (ε/255).")] = "1,2,4",
-    steps: Annotated[int, typer.Option("--steps", help="PGD steps (each ε/255/4, from a random start).")] = 10,
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the results as JSON here.")] = None,
+    steps: Annotated[int, typer.Option("--steps", min=0, help="PGD steps (each ε/255/4, from a random start).")] = 10,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write the results as JSON here.")] = None,
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
+    as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     force: ForceOpt = False,
 ) -> None:
@@ -246,24 +239,24 @@ def robustness_cmd(
     Example:
       artkit classify robustness photos/ --model dogs.safetensors --eps 1,2,4 --steps 10
     """
-    from rich.console import Console
-
     from artkit.classify.api import Classifier, robustness
-    from artkit.core.runtime import make_generator, resolve_device
 
     eps_list = _parse_eps(eps)
-    if json_out is not None:
-        check_output(json_out, force)
-    clf = Classifier.load(model)
-    dev = resolve_device(device)
-    with ProgressBars(quiet) as bars:
-        res = robustness(data_dir, clf, eps_list, steps, generator=make_generator(seed, dev),
-                         device=dev, progress=bars)
+    if not data_dir.is_dir():
+        raise ArtkitError(f"data folder '{data_dir}' does not exist or is not a folder")
+    run = Run("artkit classify robustness", params=dict(data_dir=str(data_dir), model=str(model),
+                                                        eps=eps_list, steps=steps),
+              force=force, quiet=quiet, seed=seed, device=device, inputs=[model])
+    out = run.output(output, suffixes={".json"}) if output is not None else None
+    with run:
+        clf = Classifier.load(model, device=run.device)
+        res = robustness(data_dir, clf, eps_list, steps, generator=run.generator,
+                         progress=run.progress)
+        if out is not None:
+            run.save_json(out, res.to_dict(), result=res)
     for path, why in res["skipped"]:
         _skipped(path, why, quiet)
-    Console().print(_robustness_table(res))
-    if json_out is not None:
-        from artkit.core.files import atomic_write_text
-
-        atomic_write_text(json_out, json.dumps(res, indent=2) + "\n", force=True)
-        info(f"wrote {json_out}", quiet)
+    print_table(f"accuracy under L∞ perturbations of ε/255 ({res['n']} images, PGD {res['steps']} "
+                "steps)", ["ε (grey levels)", "clean", "uniform noise", "FGSM", "PGD"],
+                [(r["eps"], res["clean"], r["noise"], r["fgsm"], r["pgd"]) for r in res["eps"]],
+                data=res.to_dict(), as_json=as_json, quiet=quiet)

@@ -15,17 +15,17 @@ from typing import Iterable
 
 import torch
 
+from artkit import nets
 from artkit.core.errors import ArtkitError
+from artkit.core.files import atomic_path
+from artkit.core.images import IMAGE_SUFFIXES, list_images, load_image
 from artkit.core.progress import ProgressCallback, report
+from artkit.core.runtime import resolve_device
+from artkit.nets.classifier import BACKBONES, check_backbone
+from artkit.weights.store import artkit_home
 
-# Backbones a classifier can be built on: name -> feature size and input side.
-BACKBONES: dict[str, dict[str, int]] = {
-    "efficientnet-lite0": {"dim": 1280, "size": 224},
-}
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
-                  ".pgm", ".jfif"}
-
+__all__ = ["BACKBONES", "FeatureSet", "IMAGE_SUFFIXES", "cache_dir", "check_backbone",
+           "extract_features", "image_files", "load_backbone", "sha256_bytes"]
 
 @dataclass
 class FeatureSet:
@@ -46,17 +46,8 @@ class FeatureSet:
     computed: int = 0
 
 
-def check_backbone(name: str) -> dict[str, int]:
-    """The sizes of backbone ``name``, or an ArtkitError naming the known ones."""
-    if name not in BACKBONES:
-        raise ArtkitError(f"unknown backbone '{name}'", f"known: {', '.join(sorted(BACKBONES))}")
-    return BACKBONES[name]
-
-
 def cache_dir(backbone: str) -> Path:
     """The folder that holds the cached features of ``backbone``."""
-    from artkit.weights.store import artkit_home
-
     return artkit_home() / "cache" / "features" / backbone
 
 
@@ -66,29 +57,19 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def image_files(inputs: Iterable[str | Path]) -> list[Path]:
-    """Expand files and folders (their image files, sorted, not recursive) into a file list.
+    """Expand files and folders (their image files, sorted, not recursive) into a file list,
+    through :func:`artkit.core.images.list_images`.
 
     Raises:
-        ArtkitError: an input does not exist.
+        ArtkitError: an input does not exist, or a folder holds no image.
     """
-    out: list[Path] = []
-    for item in inputs:
-        p = Path(item)
-        if p.is_dir():
-            out.extend(sorted(f for f in p.iterdir()
-                              if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
-                              and not f.name.startswith(".")))
-        elif p.exists():
-            out.append(p)
-        else:
-            raise ArtkitError(f"'{p}' does not exist")
-    return out
+    return list_images(inputs, recursive=False)
 
 
-def _load_backbone(backbone: str, device: torch.device):
+def load_backbone(backbone: str, device: torch.device):
+    """The feature network ``backbone`` on ``device`` (looked up through :mod:`artkit.nets` at
+    call time, so tests can swap in a small network)."""
     check_backbone(backbone)
-    from artkit import nets  # looked up at call time so tests can swap the network
-
     return nets.load_efficientnet(device)
 
 
@@ -112,8 +93,6 @@ def _read_cached(backbone: str, digest: str, dim: int) -> torch.Tensor | None:
 
 def _write_cached(backbone: str, digest: str, vec: torch.Tensor) -> None:
     from safetensors.torch import save_file
-
-    from artkit.core.files import atomic_path
 
     try:
         with atomic_path(_cache_file(backbone, digest), force=True) as tmp:
@@ -140,9 +119,6 @@ def extract_features(paths: Iterable[str | Path], backbone: str = "efficientnet-
     Returns:
         A :class:`FeatureSet`; unreadable files are listed in ``skipped``, not raised.
     """
-    from artkit.core.images import load_image
-    from artkit.core.runtime import resolve_device
-
     spec = check_backbone(backbone)
     paths = [Path(p) for p in paths]
     total = len(paths)
@@ -178,13 +154,11 @@ def extract_features(paths: Iterable[str | Path], backbone: str = "efficientnet-
                     skipped[i] = exc.message
                     hashes.pop(i, None)
                     continue
-                from artkit import nets
-
                 batch.append(nets.preprocess_pil(image, size=spec["size"]))  # (1, 3, S, S)
                 owners.append((i, digest))
             if batch:
                 if model is None:
-                    model = _load_backbone(backbone, dev)
+                    model = load_backbone(backbone, dev)
                 feats = model.features(torch.cat(batch).to(dev)).float().cpu()  # (b, D)
                 for (i, digest), vec in zip(owners, feats):
                     vec = vec.clone()

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from artkit.core.files import atomic_path
+
 
 def report_figure(rep: dict):
     """A matplotlib Figure of ``rep``: left the confusion matrix, right the reliability diagram.
@@ -81,8 +83,6 @@ def write_report_png(rep: dict, path: str | os.PathLike, force: bool = False) ->
     Raises:
         ArtkitError: ``path`` exists and ``force`` is false.
     """
-    from artkit.core.files import atomic_path
-
     fig = report_figure(rep)
     with atomic_path(path, force) as tmp:
         fig.savefig(tmp, format="png")

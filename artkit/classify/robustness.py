@@ -7,9 +7,8 @@ Goodfellow et al. 2015) and PGD (projected signed-gradient ascent from a random 
 et al. 2018) — each within an L∞ ball of radius ε around the image and inside [0, 1].
 
 Everything here is a pure function of a model callable, images and a ``torch.Generator``, so
-any ``nn.Module`` (or a tiny linear model in the tests) can be attacked. :class:`ClassifierModel`
-is the whole artkit classifier as one such callable: backbone features -> standardisation ->
-logistic head.
+any ``nn.Module`` (or a tiny linear model in the tests) can be attacked; the whole artkit
+classifier is one such network (:class:`artkit.nets.classifier.FeatureClassifier`).
 """
 
 from __future__ import annotations
@@ -23,30 +22,6 @@ from artkit.core.errors import ArtkitError
 from artkit.core.progress import ProgressCallback, report
 
 Model = Callable[[torch.Tensor], torch.Tensor]  # (B, C, H, W) images in [0, 1] -> (B, K) logits
-
-
-class ClassifierModel(torch.nn.Module):
-    """An artkit classifier as one differentiable function of the preprocessed image.
-
-    ``logits = ((backbone.features(x01) - mean) / scale) @ W + b``, in float32.
-
-    Args:
-        backbone: a network with ``features(x01) -> (B, D)`` (EfficientNet-Lite0), in eval mode.
-        head: the :class:`artkit.classify.head.LogisticHead` fitted on those features.
-    """
-
-    def __init__(self, backbone: torch.nn.Module, head) -> None:
-        super().__init__()
-        self.backbone = backbone
-        self.backbone.requires_grad_(False)  # gradients are wanted for the input only
-        self.register_buffer("mean", head.mean.float())  # (D,)
-        self.register_buffer("scale", head.scale.float())  # (D,)
-        self.register_buffer("weight", head.weight.float())  # (D, K)
-        self.register_buffer("bias", head.bias.float())  # (K,)
-
-    def forward(self, x01: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) -> (B, K)
-        f = self.backbone.features(x01).float()  # (B, D)
-        return ((f - self.mean) / self.scale) @ self.weight + self.bias
 
 
 def _uniform(shape, low: float, high: float, generator: torch.Generator | None,

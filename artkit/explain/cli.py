@@ -2,119 +2,141 @@
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from artkit.core.console import DeviceOpt, ForceOpt, ProgressBars, QuietOpt, SeedOpt, command, info
+from artkit.core.cli import (
+    DeviceOpt,
+    ForceOpt,
+    JsonOpt,
+    OutputOpt,
+    QuietOpt,
+    Run,
+    SeedOpt,
+    VerboseOpt,
+    capability_app,
+    command,
+    info,
+    print_table,
+)
 from artkit.core.errors import ArtkitError
-from artkit.core.files import check_output
 
-app = typer.Typer(pretty_exceptions_enable=False, no_args_is_help=True,
-                  help="PatternNet and PatternAttribution heatmaps: what a network looks at.")
+app = capability_app("PatternNet and PatternAttribution heatmaps: what a network looks at.",
+                     default="show")
 
-ModelOpt = Annotated[str, typer.Option(
+ExplainModelOpt = Annotated[str, typer.Option(
     "--model", "-m", help="efficientnet-lite0, vgg16-hed, fashion-cnn, or a model file from "
                           "`artkit classify train`.")]
-PatternsOpt = Annotated[Optional[Path], typer.Option(
+PatternsOpt = Annotated[Path | None, typer.Option(
     "--patterns", "-p", help="Patterns file from `artkit explain fit` (default: the ones that ship "
                              "for the model).")]
 
 
-def _load(model: str, device: str):
-    from artkit.core.runtime import resolve_device
-    from artkit.explain.models import load_model
-
-    return load_model(model, resolve_device(device))
+def _target(text: str) -> int | None:
+    if text == "top":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ArtkitError(f"--target must be 'top' or an integer, got '{text}'") from None
 
 
 @command(app, "show")
 def show_cmd(
     image: Annotated[Path, typer.Argument(help="The photo to explain.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="PNG to write (a JSON manifest goes beside it).")],
-    model: ModelOpt = "efficientnet-lite0",
+    output: OutputOpt,
+    model: ExplainModelOpt = "efficientnet-lite0",
     patterns: PatternsOpt = None,
-    method: Annotated[str, typer.Option(help="patternattribution, patternnet, gradient, input_x_gradient, "
-                                             "smoothgrad, lrp_epsilon, or all (one figure, side by side).")] = "all",
+    method: Annotated[list[str], typer.Option(
+        help="A method (repeatable): patternattribution, patternnet, gradient, input_x_gradient, "
+             "smoothgrad, lrp_epsilon, smooth:METHOD, or all (side by side; see "
+             "`artkit explain methods`).")] = ["all"],  # noqa: B006
     target: Annotated[str, typer.Option(help="top (the predicted output) or an output index.")] = "top",
     overlay: Annotated[bool, typer.Option(help="Draw a single method's heatmap over the photo.")] = False,
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
     force: ForceOpt = False,
 ) -> None:
-    """Explain what drove a model's output for IMAGE, as a heatmap PNG.
+    """Explain what drove a model's output for IMAGE, as a picture.
 
-    PatternNet shows the signal the network detected; PatternAttribution shows how much each
-    pixel contributed (red for, blue against); gradient / SmoothGrad / LRP-ε are the usual
-    baselines. Patterns ship for efficientnet-lite0 and fashion-cnn.
+    PatternNet shows the signal the network detected; PatternAttribution how much each pixel
+    contributed (red for, blue against); gradient / SmoothGrad / LRP-ε are the usual baselines.
+    Patterns ship for efficientnet-lite0 and fashion-cnn.
 
     \b
     Examples:
-      artkit explain show cat.jpg -o cat-explained.png
-      artkit explain show cat.jpg --method patternattribution --overlay -o cat-pa.png
-      artkit explain show shirt.png --model fashion-cnn -o shirt.png
+      artkit explain cat.jpg -o cat-explained.png
+      artkit explain cat.jpg --method patternattribution --overlay -o cat-pa.png
+      artkit explain shirt.png --model fashion-cnn -o shirt.png
     """
-    from artkit.core.images import load_image, save_image
-    from artkit.core.manifest import build_manifest, write_manifest
-    from artkit.core.runtime import generator_seed, make_generator
-    from artkit.explain.api import GRID_METHODS, explain, load_patterns
-    from artkit.explain.render import grid, overlay as draw_overlay, render
+    from artkit.explain.api import DEFAULT_METHODS, Explainer
+    from artkit.explain.methods import get_method
+    from artkit.explain.render import grid, render
+    from artkit.explain.render import overlay as draw_overlay
 
-    t0 = time.perf_counter()
-    check_output(output, force)
-    if output.suffix.lower() not in (".png", ".jpg", ".jpeg"):
-        raise ArtkitError(f"output '{output}' must be a .png or .jpg file")
-    photo = load_image(image)
-    ex = _load(model, device)
-    pats = load_patterns(ex, patterns)
-    methods = list(GRID_METHODS) if method == "all" else [method]
-    if method == "all" and pats is None:
-        methods = [m for m in methods if m not in ("patternnet", "patternattribution")]
-    tgt = None if target == "top" else _int(target, "--target")
-    x = ex.preprocess(photo).to(next(ex.model.parameters()).device)
-    result = explain(ex, x, methods, tgt, pats, seed=generator_seed(make_generator(seed)))
-    title = f"{ex.name}: {result.label} ({result.score:.2f})"
-    if len(methods) > 1:
-        picture = grid(photo, {m: a.cpu() for m, a in result.maps.items()}, title)
-    elif overlay:
-        picture = draw_overlay(photo, result.maps[methods[0]].cpu())
-    else:
-        picture = render(methods[0], result.maps[methods[0]].cpu())
-    if picture.width < 224:
-        scale = -(-224 // picture.width)
-        from PIL import Image
+    methods = list(DEFAULT_METHODS) if method == ["all"] else list(method)
+    for m in methods:
+        get_method(m)  # unknown names fail before any loading
+    tgt = _target(target)
+    if not image.is_file():
+        raise ArtkitError(f"image '{image}' does not exist")
+    run = Run("artkit explain", params=dict(image=str(image), model=model, method=methods,
+                                            target=target, patterns=str(patterns) if patterns else None,
+                                            overlay=overlay),
+              force=force, quiet=quiet, verbose=verbose, seed=seed, device=device,
+              inputs=[image, patterns])
+    out = run.image_output(output)
+    with run:
+        from artkit.core.images import load_image
 
-        picture = picture.resize((picture.width * scale, picture.height * scale), Image.Resampling.NEAREST)
-    manifest = build_manifest("artkit explain show", {
-        "image": str(image), "model": ex.name, "method": method, "target": result.target,
-        "patterns": str(patterns) if patterns else ("shipped" if pats else None)},
-        seed=seed, device=str(x.device), wall_time=time.perf_counter() - t0,
-        extra={"label": result.label, "score": result.score})
-    save_image(picture, output, force=force, manifest=manifest)
-    write_manifest(output, manifest, force=True)
-    info(f"{ex.name} says '{result.label}' ({result.score:.3f}); wrote {output}", quiet)
+        photo = load_image(image)
+        ex = Explainer(model, patterns=patterns, device=run.device)
+        run.use(ex.weights)
+        res = ex.explain(photo, methods=methods if method != ["all"] else DEFAULT_METHODS,
+                         target=tgt, generator=run.generator, progress=run.progress)
+        title = f"{ex.name}: {res.label} ({res.score:.2f})"
+        if len(res.maps) > 1:
+            picture = grid(photo, res.maps, title)
+        elif overlay:
+            picture = draw_overlay(photo, next(iter(res.maps.values())))
+        else:
+            picture = render(*next(iter(res.maps.items())))
+        if picture.width < 224:
+            from PIL import Image
+
+            k = -(-224 // picture.width)
+            picture = picture.resize((picture.width * k, picture.height * k), Image.Resampling.NEAREST)
+        run.notes += res.notes
+        run.save_image(out, picture, result=res,
+                       extra={"label": res.label, "score": res.score, "target": res.target})
+    info(f"{ex.name} says '{res.label}' ({res.score:.3f})", quiet)
 
 
-def _int(text: str, name: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise ArtkitError(f"{name} must be 'top' or an integer, got '{text}'") from None
+@command(app, "methods")
+def methods_cmd(as_json: JsonOpt = False, quiet: QuietOpt = False) -> None:
+    """The attribution methods (from the registry): what each shows and what it needs."""
+    from artkit.explain.methods import get_method, method_names
+
+    rows = [(m.name, "yes" if m.needs_patterns else "no", "signed" if m.signed else "magnitude",
+             m.render, m.help) for m in map(get_method, method_names())]
+    print_table("attribution methods", ["method", "patterns", "map", "drawn as", "what it shows"],
+                rows, as_json=as_json, quiet=quiet)
 
 
 @command(app, "fit")
 def fit_cmd(
     data: Annotated[str, typer.Option("--data", "-d", help="A folder of images, or fashion-mnist.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Patterns file (.safetensors) to write.")],
-    model: ModelOpt = "efficientnet-lite0",
+    model: ExplainModelOpt = "efficientnet-lite0",
     estimator: Annotated[str, typer.Option(help="relu (two-component, what PatternNet uses) or linear.")] = "relu",
-    crops: Annotated[int, typer.Option(help="Random crops per image (more rows from few photos).")] = 4,
-    limit: Annotated[Optional[int], typer.Option(help="Use at most this many inputs.")] = None,
-    positions: Annotated[int, typer.Option(help="Output positions sampled per conv layer and batch (0: all).")] = 256,
+    crops: Annotated[int, typer.Option(min=1, help="Inputs per image: the image, then random crops of 35-100 % (mirrored half of the time).")] = 4,
+    limit: Annotated[int | None, typer.Option(min=1, help="Use at most this many inputs.")] = None,
+    positions: Annotated[int, typer.Option(min=0, help="Output positions sampled per conv layer and batch (0: all).")] = 256,
+    dtype: Annotated[str, typer.Option(help="float32, float16 or int8 (a quarter of the size).")] = "float32",
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
@@ -126,111 +148,113 @@ def fit_cmd(
     Example:
       artkit explain fit --model efficientnet-lite0 --data photos/ -o my.patterns.safetensors
     """
-    from artkit.core.runtime import generator_seed, make_generator
     from artkit.explain.api import fit
+    from artkit.explain.models import load_model
+    from artkit.explain.patterns import DTYPES, ESTIMATORS
 
-    t0 = time.perf_counter()
-    check_output(output, force)
-    if crops < 1:
-        raise ArtkitError("--crops must be at least 1")
-    ex = _load(model, device)
-    with ProgressBars(quiet) as bars:
+    if estimator not in ESTIMATORS:
+        raise ArtkitError(f"--estimator must be one of {', '.join(ESTIMATORS)} (got '{estimator}')")
+    if dtype not in DTYPES:
+        raise ArtkitError(f"--dtype must be one of {', '.join(DTYPES)} (got '{dtype}')")
+    run = Run("artkit explain fit", params=dict(data=data, model=model, estimator=estimator,
+                                                crops=crops, limit=limit, positions=positions,
+                                                dtype=dtype),
+              force=force, quiet=quiet, seed=seed, device=device, inputs=[data])
+    out = run.output(output, suffixes={".safetensors"}, what="patterns file")
+    with run:
+        ex = load_model(model, run.device)
         pats = fit(ex, data, estimator=estimator, crops=crops, limit=limit,
-                   positions=positions or None, seed=generator_seed(make_generator(seed)), progress=bars)
-    pats.save(output, force=force)
-    info(f"fitted patterns for {len(pats.linear)} layers on {pats.meta['images']} inputs in "
-         f"{time.perf_counter() - t0:.1f} s; wrote {output}", quiet)
+                   positions=positions or None, generator=run.generator, progress=run.progress)
+        run.save_with(out, lambda tmp: pats.save(tmp, force=True, dtype=dtype),
+                      extra={"layers": len(pats.linear), "inputs": pats.meta["images"]})
+    info(f"fitted patterns for {len(pats.linear)} layers on {pats.meta['images']} inputs", quiet)
 
 
 @command(app, "evaluate")
 def evaluate_cmd(
     data: Annotated[str, typer.Option("--data", "-d", help="A folder of images, or fashion-mnist.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for report.json and the plots.")],
-    model: ModelOpt = "efficientnet-lite0",
-    images: Annotated[int, typer.Option(help="Images for the degradation test.")] = 8,
-    steps: Annotated[int, typer.Option(help="Patches replaced per degradation curve.")] = 50,
-    patch: Annotated[int, typer.Option(help="Side of the replaced patches (0: 9 px, 4 px below 112 px).")] = 0,
-    rows: Annotated[int, typer.Option(help="Held-out (patch, output) rows per layer for ρ.")] = 4000,
-    neurons: Annotated[int, typer.Option(help="Neurons sampled per layer for ρ.")] = 16,
+    model: ExplainModelOpt = "efficientnet-lite0",
+    images: Annotated[int, typer.Option(min=1, help="Images for the degradation test.")] = 8,
+    steps: Annotated[int, typer.Option(min=1, help="Patches replaced per degradation curve.")] = 50,
+    patch: Annotated[int, typer.Option(min=0, help="Side of the replaced patches (0: 9 px, 4 px below 112 px).")] = 0,
+    rows: Annotated[int, typer.Option(min=10, help="Held-out (patch, output) rows per layer for ρ.")] = 4000,
+    neurons: Annotated[int, typer.Option(min=1, help="Neurons sampled per layer for ρ.")] = 16,
     fill: Annotated[str, typer.Option(help="What replaces a patch: mean (the image's mean colour) or noise (uniform).")] = "mean",
+    composites: Annotated[int, typer.Option(min=0, help="Localisation composites (ImageNet models: objects from scikit-image pasted on textures; 0: none).")] = 0,
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
+    as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     force: ForceOpt = False,
 ) -> None:
-    """The PatternNet paper's evaluation: signal-estimator quality ρ per layer, and image
-    degradation (AOPC) of PatternAttribution, PatternNet and the baselines against random order.
+    """The PatternNet paper's evaluation — signal-estimator quality ρ per layer, image
+    degradation (AOPC) against random order — and localisation on composites (energy pointing
+    game and pointing-game hits against random and centre-bias baselines).
 
     Patterns are fitted on half of the data and judged on the other half.
 
     \b
     Example:
       artkit explain evaluate --model fashion-cnn --data fashion-mnist -o fashion-eval
+      artkit explain evaluate --data photos/ --composites 200 -o lite0-eval
     """
-    from artkit.core.runtime import generator_seed, make_generator
-    from artkit.explain.evaluate import estimator_quality, image_degradation
+    from artkit.explain.api import batched, image_inputs
+    from artkit.explain.evaluate import evaluate
+    from artkit.explain.localise import imagenet_objects, make_composites
+    from artkit.explain.models import load_model
     from artkit.explain.plots import plot_degradation, plot_quality
-    from artkit.explain.patterns import fit_patterns
 
-    t0 = time.perf_counter()
-    report_file = output / "report.json"
-    check_output(report_file, force)
-    s = generator_seed(make_generator(seed))
-    ex = _load(model, device)
-    fashion = data.startswith("fashion-mnist")
-    from artkit.explain.api import image_batches
+    if fill not in ("mean", "noise"):
+        raise ArtkitError(f"--fill must be mean or noise (got '{fill}')")
+    run = Run("artkit explain evaluate", params=dict(data=data, model=model, images=images,
+                                                     steps=steps, patch=patch, rows=rows,
+                                                     neurons=neurons, fill=fill,
+                                                     composites=composites),
+              force=force, quiet=quiet, seed=seed, device=device, inputs=[data])
+    report_file = run.output(output / "report.json", suffixes={".json"}, manifest=False)
+    plots = [run.output(output / n, suffixes={".png"}, manifest=False)
+             for n in ("estimators.png", "degradation.png")]
+    run.output(output / "report.manifest.json", suffixes={".json"}, manifest=False)
+    with run:
+        import torch
 
-    with ProgressBars(quiet) as bars:
-        if fashion:
-            fit_b = image_batches(ex, "fashion-mnist", limit=10000, batch=500)
-            held = image_batches(ex, "fashion-mnist:test", limit=2000, batch=500)
+        ex = load_model(model, run.device)
+        if data.startswith("fashion-mnist"):
+            fit_inputs = list(batched(image_inputs(ex, "fashion-mnist", limit=10000), 500))
+            held = torch.stack(list(image_inputs(ex, "fashion-mnist:test", limit=2000)))
         else:
-            batches = image_batches(ex, data, crops=4, seed=s, progress=bars)
-            flat = [x for b in batches for x in b]
+            flat = list(image_inputs(ex, data, crops=4, generator=run.generator, progress=run.progress))
             if len(flat) < 4:
                 raise ArtkitError(f"'{data}' gives {len(flat)} inputs; the evaluation needs at least 4")
             half = len(flat) // 2
-            import torch
-
-            fit_b = list(torch.stack(flat[:half]).split(16))
-            held = list(torch.stack(flat[half:]).split(16))
-        pats = fit_patterns(ex.model, fit_b, "relu", seed=s, total=len(fit_b), progress=bars)
-        quality = estimator_quality(ex.model, held, pats, rows=rows, neurons=neurons, seed=s,
-                                    progress=bars)
-        import torch
-
-        test_images = torch.cat(held)[:images]
-        size = test_images.shape[-1]
-        p = patch or (9 if size >= 112 else 4)
-        curves = image_degradation(ex.model, test_images, ["patternattribution", "patternnet",
-                                   "gradient", "smoothgrad", "lrp_epsilon"], pats,
-                                   patch=p, steps=steps, seed=s, fill=fill, progress=bars)
-    report = {
-        "model": ex.name, "data": data, "patch": p, "steps": steps, "fill": fill, "images": int(len(test_images)),
-        "estimator_quality": quality,
-        "estimator_quality_mean": {k: sum(v[k] for v in quality.values()) / len(quality)
-                                   for k in ("S_w", "S_a", "S_a+-", "random")},
-        "degradation": {c.method: {"aopc": c.aopc, "curve": c.outputs} for c in curves},
-        "seconds": round(time.perf_counter() - t0, 1),
-    }
-    output.mkdir(parents=True, exist_ok=True)
-    plot_quality(quality, output / "estimators.png")
-    plot_degradation(curves, output / "degradation.png", ex.name)
-    from artkit.core.files import atomic_write_text
-
-    atomic_write_text(report_file, json.dumps(report, indent=2) + "\n", force=force)
-    if not quiet:
-        from rich.console import Console
-        from rich.table import Table
-
-        t = Table(title=f"signal-estimator quality ρ (mean over {len(quality)} layers; higher is better)")
-        for col in ("S_w", "S_a", "S_a+-", "random"):
-            t.add_column(col, justify="right")
-        t.add_row(*[f"{report['estimator_quality_mean'][k]:.3f}" for k in ("S_w", "S_a", "S_a+-", "random")])
-        d = Table(title=f"image degradation: AOPC over {steps} patches of {p}px (higher is better)")
-        d.add_column("method")
-        d.add_column("AOPC", justify="right")
-        for c in sorted(curves, key=lambda c: -c.aopc):
-            d.add_row(c.method, f"{c.aopc:.4f}")
-        Console(stderr=True).print(t, d)
-    info(f"wrote {report_file}, estimators.png, degradation.png", quiet)
+            fit_inputs = list(torch.stack(flat[:half]).split(16))
+            held = torch.stack(flat[half:])
+        comps = []
+        if composites:
+            if len(ex.labels) != 1000:
+                raise ArtkitError("--composites needs an ImageNet model (efficientnet-lite0)")
+            objects, backgrounds = imagenet_objects()
+            comps = make_composites(objects, backgrounds, ex.model, composites,
+                                    generator=run.generator)
+        ev = evaluate(ex.model, fit_inputs, held, name=ex.name, patch=patch, steps=steps,
+                      rows=rows, neurons=neurons, fill=fill, images=images, composites=comps,
+                      generator=run.generator, progress=run.progress)
+        rep = {**ev.to_dict(), "data": data}
+        run.save_json(report_file, rep)
+        run.save_with(plots[0], lambda tmp: plot_quality(ev.quality, tmp))
+        run.save_with(plots[1], lambda tmp: plot_degradation(ev.degradation, tmp, ex.name))
+        run.save_json(output / "report.manifest.json", run.manifest(result=ev))
+    q = ev.quality_mean
+    print_table(f"signal-estimator quality ρ (mean over {len(ev.quality)} layers; higher is better)",
+                ["S_w", "S_a", "S_a+-", "random"], [[q[k] for k in ("S_w", "S_a", "S_a+-", "random")]],
+                as_json=False, quiet=quiet or as_json)
+    print_table(f"image degradation: AOPC over {steps} patches (higher is better)", ["method", "AOPC"],
+                [(c.method, c.aopc) for c in sorted(ev.degradation, key=lambda c: -c.aopc)],
+                quiet=quiet or as_json)
+    if ev.localisation:
+        print_table(f"localisation on {len(comps)} composites (higher is better)",
+                    ["method", "energy in box", "pointing hits"],
+                    [(s.method, s.energy, s.hits) for s in ev.localisation], quiet=quiet or as_json)
+    if as_json:
+        print_table("", [], [], data=rep, as_json=True)

@@ -12,7 +12,9 @@ import torch.nn.functional as F
 
 from artkit.core.errors import ArtkitError
 from artkit.core.progress import ProgressCallback, report
+from artkit.core.runtime import make_generator
 from artkit.explain.models import FashionCNN
+from artkit.weights.store import data_path
 
 FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
          "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
@@ -45,9 +47,7 @@ def load_split(split: str = "train", root: Path | None = None) -> tuple[torch.Te
     if split not in FILES:
         raise ArtkitError(f"unknown split '{split}'", "use train or test")
     if root is None:
-        from artkit.weights import store
-
-        root = store.data_path("fashion-mnist")
+        root = data_path("fashion-mnist")
     images, labels = (read_idx(Path(root) / f) for f in FILES[split])
     x = torch.from_numpy(images.astype(np.float32) / 255.0)[:, None]
     return x, torch.from_numpy(labels.astype(np.int64))
@@ -57,9 +57,12 @@ def train_cnn(x: torch.Tensor, y: torch.Tensor, *, epochs: int = 3, batch: int =
               lr: float = 2e-3, seed: int = 0, width: int = 16, hidden: int = 128,
               progress: ProgressCallback | None = None) -> FashionCNN:
     """Train :class:`FashionCNN` with Adam and a cosine learning-rate schedule."""
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
+    gen = make_generator(seed)
     model = FashionCNN(width, hidden)
+    for m in model.modules():  # initialised from the generator, not torch's global state
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+            torch.nn.init.kaiming_uniform_(m.weight, a=5 ** 0.5, generator=gen)
+            torch.nn.init.zeros_(m.bias)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     steps = epochs * ((len(x) + batch - 1) // batch)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)

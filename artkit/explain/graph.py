@@ -12,12 +12,15 @@ because a silently mis-propagated layer gives a wrong heatmap that still looks p
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
 from artkit.core.errors import ArtkitError
+from artkit.nets.efficientnet import LitePreprocess, Residual, SamePad2d
+from artkit.nets.vgg import CaffePreprocess, TorchvisionPreprocess
 
 LINEAR_TYPES = (nn.Conv2d, nn.Linear)
 RECTIFIERS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU)
@@ -28,9 +31,6 @@ SAMPLE_NORMS = (nn.GroupNorm,)
 
 
 def _supported() -> tuple[type, ...]:
-    from artkit.nets.efficientnet import LitePreprocess, Residual, SamePad2d
-    from artkit.nets.vgg import CaffePreprocess, TorchvisionPreprocess
-
     return (LINEAR_TYPES + RECTIFIERS + BATCHNORMS + SAMPLE_NORMS + (
         nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.Flatten, nn.Dropout, nn.Identity,
         nn.ZeroPad2d, Residual, SamePad2d, LitePreprocess, CaffePreprocess, TorchvisionPreprocess))
@@ -205,8 +205,6 @@ def fingerprint(model: nn.Module) -> str:
 
     Patterns belong to one set of weights: loading them for another model is an error.
     """
-    import hashlib
-
     h = hashlib.sha256()
     for name, t in sorted(model.state_dict().items()):
         if not t.is_floating_point():

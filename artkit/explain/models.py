@@ -5,23 +5,36 @@
   relu5_3, averaged over the image — "what makes this feature channel fire".
 - ``fashion-cnn``: a small CNN the project trained on Fashion-MNIST (10 outputs, 28² grey),
   shipped with the package together with its patterns.
-- a classifier file from ``artkit classify train``: backbone + the logistic head as one network.
+- a classifier file from ``artkit classify train``: backbone + the logistic head as one network
+  (read through :mod:`artkit.nets.classifier`, so explain never imports classify).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 from PIL import Image
 from torch import nn
 
+from artkit.core.artifacts import describe, load_artifact, peek_kind, save_artifact
 from artkit.core.errors import ArtkitError
+from artkit.core.presets import presets_root
+from artkit.core.runtime import resolve_device
+from artkit.explain.graph import fingerprint
+from artkit.explain.patterns import Patterns
+from artkit.nets.classifier import KIND as CLASSIFIER_KIND
+from artkit.nets.classifier import FeatureClassifier, load_classifier_file
+from artkit.nets.efficientnet import load_efficientnet, preprocess_pil
+from artkit.nets.imagenet import class_names
+from artkit.nets.vgg import load_vgg
 
 MODEL_NAMES = ("efficientnet-lite0", "vgg16-hed", "fashion-cnn")
+FASHION_KIND = "fashion-cnn"
+describe(FASHION_KIND, "Fashion-MNIST CNN", "train one with artkit.explain.fashion.train_cnn")
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                    "Sneaker", "Bag", "Ankle boot"]
 
@@ -80,31 +93,15 @@ class VGGChannels(nn.Module):
         return self.flatten(self.pool(self.body(self.preprocess(x))))
 
 
-class ClassifierNet(nn.Module):
-    """An ``artkit classify`` model as one network: backbone features, then its linear head."""
-
-    def __init__(self, backbone: nn.Module, head):
-        super().__init__()
-        self.backbone = backbone
-        w = head.weight.float() / head.scale.float()[:, None]  # (D, K) on raw features
-        self.head = nn.Linear(w.shape[0], w.shape[1])
-        with torch.no_grad():
-            self.head.weight.copy_(w.T)
-            self.head.bias.copy_(head.bias.float() - head.mean.float() @ w)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, 224, 224) -> (B, K)
-        return self.head(self.backbone.features(x))
+ClassifierNet = FeatureClassifier  # the old name
 
 
 def shipped_dir() -> Path:
-    from artkit.core.presets import presets_root
-
+    """Where the shipped explain models and patterns are (``presets/explain``)."""
     return presets_root() / "explain"
 
 
 def _rgb224(image: Image.Image) -> torch.Tensor:
-    from artkit.nets.efficientnet import preprocess_pil
-
     return preprocess_pil(image, 224)
 
 
@@ -124,34 +121,39 @@ def fashion_preprocess(image: Image.Image) -> torch.Tensor:
     return torch.from_numpy(out.copy())[None, None]
 
 
-def load_fashion_cnn(path: str | Path | None = None) -> FashionCNN:
-    """The shipped Fashion-MNIST CNN (or one saved by :func:`save_fashion_cnn`)."""
-    from safetensors.torch import load_file
+def save_fashion_cnn(model: FashionCNN, path: str | Path, *, meta: dict | None = None,
+                     force: bool = False) -> Path:
+    """Write the Fashion-MNIST CNN as an artkit artifact (kind ``fashion-cnn``)."""
+    width = model.features[0].out_channels
+    hidden = model.classifier[1].out_features
+    return save_artifact(path, model.state_dict(), kind=FASHION_KIND, force=force,
+                         meta={"width": width, "hidden": hidden, **(meta or {})})
 
+
+def load_fashion_cnn(path: str | Path | None = None) -> FashionCNN:
+    """The shipped Fashion-MNIST CNN (or one saved by :func:`save_fashion_cnn`).
+
+    Raises:
+        ArtkitError: missing, not a Fashion-MNIST CNN, damaged.
+    """
     p = Path(path) if path else shipped_dir() / "fashion-cnn.safetensors"
     if not p.is_file():
         raise ArtkitError(f"Fashion-MNIST CNN '{p}' does not exist",
                           "train one with artkit.explain.fashion.train_cnn, or reinstall artkit")
-    try:
-        sd = load_file(str(p))
-    except Exception:
-        raise ArtkitError(f"'{p}' is not a readable safetensors file") from None
-    width = sd["features.0.weight"].shape[0] if "features.0.weight" in sd else 16
-    hidden = sd["classifier.1.weight"].shape[0] if "classifier.1.weight" in sd else 128
+    art = load_artifact(p, FASHION_KIND)
+    width, hidden = art.field("width", int), art.field("hidden", int)
+    if not (1 <= width <= 256 and 1 <= hidden <= 4096):
+        raise art.damaged(f"its sizes are width {width}, hidden {hidden}")
     model = FashionCNN(width, hidden)
-    try:
-        model.load_state_dict(sd)
-    except RuntimeError:
-        raise ArtkitError(f"'{p}' is not a Fashion-MNIST CNN of artkit's architecture") from None
+    want = model.state_dict()
+    state = {k: art.tensor(k, shape=tuple(v.shape)) for k, v in want.items()}
+    model.load_state_dict(state)
     return model.eval()
 
 
-def classifier_patterns(net: ClassifierNet, head_pattern: torch.Tensor | None):
+def classifier_patterns(net: FeatureClassifier, head_pattern: torch.Tensor | None):
     """Patterns for backbone + head: the shipped EfficientNet-Lite0 ones and the head's own
     (learned from the training features by ``artkit classify train``); None without the latter."""
-    from artkit.explain.graph import fingerprint
-    from artkit.explain.patterns import Patterns
-
     shipped = shipped_dir() / "efficientnet-lite0.patterns.safetensors"
     if head_pattern is None or not shipped.is_file():
         return None
@@ -165,21 +167,44 @@ def classifier_patterns(net: ClassifierNet, head_pattern: torch.Tensor | None):
                     meta={"model": "classifier", "backbone": base.meta})
 
 
+# Model files ``artkit explain`` can open, by artifact kind: kind -> loader(path, device).
+MODEL_LOADERS: dict[str, Callable[[Path, torch.device], Explainable]] = {}
+
+
+def register_model_loader(kind: str, loader: Callable[[Path, torch.device], Explainable]) -> None:
+    """Let ``--model FILE`` open artifacts of ``kind`` with ``loader(path, device)``."""
+    MODEL_LOADERS[kind] = loader
+
+
+def _classifier_file(path: Path, device: torch.device) -> Explainable:
+    clf = load_classifier_file(path)
+    net = FeatureClassifier.from_file(load_efficientnet(device), clf).to(device).eval()
+    return Explainable(str(path), net, clf.labels, _rgb224,
+                       patterns=classifier_patterns(net, clf.pattern),
+                       meta={"kind": "classifier", "sha256": clf.sha256})
+
+
+def _fashion_file(path: Path, device: torch.device) -> Explainable:
+    return Explainable(str(path), load_fashion_cnn(path).to(device), list(FASHION_CLASSES),
+                       fashion_preprocess, image_size=28)
+
+
+register_model_loader(CLASSIFIER_KIND, _classifier_file)
+register_model_loader(FASHION_KIND, _fashion_file)
+
+
 def load_model(name: str, device: str | torch.device = "cpu") -> Explainable:
-    """A model by name (see :data:`MODEL_NAMES`) or an ``artkit classify`` model file.
+    """A model by name (see :data:`MODEL_NAMES`) or a model file (an ``artkit classify`` model,
+    or any kind in :data:`MODEL_LOADERS`).
 
     Raises:
         ArtkitError: unknown name, missing file, weights not fetched.
     """
+    device = resolve_device(device)
     if name == "efficientnet-lite0":
-        from artkit.nets.efficientnet import load_efficientnet
-        from artkit.nets.imagenet import class_names
-
         return Explainable(name, load_efficientnet(device).eval(), class_names(), _rgb224,
                            shipped_dir() / "efficientnet-lite0.patterns.safetensors")
     if name == "vgg16-hed":
-        from artkit.nets.vgg import load_vgg
-
         model = VGGChannels(load_vgg("vgg16-hed", pooling="max", device=device)).eval()
         return Explainable(name, model, [f"relu5_3 channel {i}" for i in range(512)], _rgb224)
     if name == "fashion-cnn":
@@ -187,17 +212,17 @@ def load_model(name: str, device: str | torch.device = "cpu") -> Explainable:
                            fashion_preprocess, shipped_dir() / "fashion-cnn.patterns.safetensors",
                            image_size=28)
     p = Path(name)
-    if p.suffix == ".safetensors" and p.is_file():
-        from artkit.classify.api import Classifier
-        from artkit.nets.efficientnet import load_efficientnet
-
-        clf = Classifier.load(p)
-        model = ClassifierNet(load_efficientnet(device), clf.head).to(device).eval()
-        return Explainable(str(p), model, clf.labels, _rgb224,
-                           patterns=classifier_patterns(model, clf.pattern))
+    if p.is_file():
+        kind = peek_kind(p)
+        if kind in MODEL_LOADERS:
+            return MODEL_LOADERS[kind](p, device)
+        raise ArtkitError(f"'{p}' is {('a ' + kind) if kind else 'not a model artkit wrote'}, not "
+                          "a model artkit explain can open",
+                          "give a model from `artkit classify train` or one of: "
+                          + ", ".join(MODEL_NAMES))
     if p.suffix or p.exists():
-        raise ArtkitError(f"model file '{p}' does not exist or is not an artkit classifier "
-                          "(.safetensors)", f"use one of: {', '.join(MODEL_NAMES)}, or a model "
-                                            "from `artkit classify train`")
+        raise ArtkitError(f"model file '{p}' does not exist",
+                          f"use one of: {', '.join(MODEL_NAMES)}, or a model from "
+                          "`artkit classify train`")
     raise ArtkitError(f"unknown model '{name}'", f"use one of: {', '.join(MODEL_NAMES)}, or a "
                                                  "model file from `artkit classify train`")

@@ -15,22 +15,25 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from artkit.core.artifacts import describe, load_artifact, peek_kind, save_artifact
 from artkit.core.errors import ArtkitError
 from artkit.core.progress import ProgressCallback, report
-from artkit.explain.graph import LayerInfo, ModelGraph, fingerprint, folded, trace
+from artkit.core.runtime import make_generator
+from artkit.explain.graph import ModelGraph, fingerprint, folded, trace
 
 ESTIMATORS = ("linear", "relu")
-FORMAT = "artkit-patterns-1"
+KIND = "patterns"
+LEGACY_FORMAT = "artkit-patterns-1"  # files written before the artifact convention
+DTYPES = ("float32", "float16", "int8")
+describe(KIND, "patterns file", "fit one with `artkit explain fit`")
 
 
 # --------------------------------------------------------------------------- rows of a layer
@@ -200,22 +203,18 @@ class Patterns:
                               f"{self.fingerprint}, this model {fp})",
                               "fit patterns for this model with `artkit explain fit`")
 
-    def compact(self) -> "Patterns":
+    def compact(self) -> Patterns:
         """Only what PatternNet / PatternAttribution use (``a₊`` on rectified layers, else the
         linear pattern), as the linear table: a third of the size, same heatmaps."""
         used = {layer: self.pattern(layer) for layer in self.linear}
         return Patterns(used, {}, {}, dict(self.rectified), self.fingerprint, dict(self.samples),
                         {**self.meta, "compact": True})
 
-    def save(self, path: str | os.PathLike, force: bool = True, dtype: str = "float32") -> Path:
-        """Write as safetensors; ``dtype`` ``float16`` halves the size, ``int8`` (one scale per
-        output neuron) quarters it."""
-        from safetensors.torch import save_file
-
-        from artkit.core.files import atomic_path
-
-        if dtype not in ("float32", "float16", "int8"):
-            raise ArtkitError(f"unknown dtype '{dtype}'", "use float32, float16 or int8")
+    def tensors(self, dtype: str = "float32") -> dict[str, torch.Tensor]:
+        """The tables as named tensors (``linear/<layer>`` ...); ``int8`` adds one float32
+        scale per output neuron (``scale:linear/<layer>``)."""
+        if dtype not in DTYPES:
+            raise ArtkitError(f"unknown dtype '{dtype}'", f"use {', '.join(DTYPES)}")
         tensors = {}
         for kind, table in (("linear", self.linear), ("positive", self.positive),
                             ("negative", self.negative)):
@@ -228,50 +227,105 @@ class Patterns:
                     tensors[f"scale:{kind}/{layer}"] = scale.contiguous()
                 else:
                     tensors[f"{kind}/{layer}"] = a.to(getattr(torch, dtype))
-        meta = {"format": FORMAT, "fingerprint": self.fingerprint,
-                "rectified": json.dumps(self.rectified), "samples": json.dumps(self.samples),
-                "meta": json.dumps(self.meta)}
-        with atomic_path(path, force=force) as tmp:
-            save_file(tensors, str(tmp), metadata=meta)
-        return Path(path)
+        return tensors
+
+    def save(self, path: str | os.PathLike, force: bool = True, dtype: str = "float32") -> Path:
+        """Write as an artkit artifact (kind ``patterns``); ``dtype`` ``float16`` halves the
+        size, ``int8`` (one scale per output neuron) quarters it."""
+        meta = {"fingerprint": self.fingerprint, "rectified": self.rectified,
+                "samples": self.samples, "meta": self.meta, "dtype": dtype}
+        return save_artifact(path, self.tensors(dtype), kind=KIND, meta=meta, force=force)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Patterns":
-        """Read patterns written by :meth:`save` (safetensors; nothing is unpickled).
+    def load(cls, path: str | os.PathLike) -> Patterns:
+        """Read patterns written by :meth:`save` (or by artkit before the artifact convention);
+        every table, scale and metadata field is checked (nothing is unpickled).
 
         Raises:
-            ArtkitError: missing file, not a patterns file.
+            ArtkitError: missing file, not a patterns file, damaged tables or metadata.
         """
-        from safetensors import safe_open
-
         p = Path(path)
         if not p.is_file():
             raise ArtkitError(f"patterns file '{p}' does not exist",
                               "fit one with `artkit explain fit`")
+        if peek_kind(p) is None:
+            return cls._load_legacy(p)
+        art = load_artifact(p, KIND)
+        fields = (art.field("fingerprint", str), art.field("rectified", dict),
+                  art.field("samples", dict), art.field("meta", dict))
+        return cls._from_tables(art.tensors, *fields, damaged=art.damaged)
+
+    @classmethod
+    def _load_legacy(cls, p: Path) -> Patterns:
+        from safetensors import safe_open
+
+        bad = ArtkitError(f"'{p}' is not a readable patterns file (safetensors)",
+                          "fit one with `artkit explain fit`")
         try:
             with safe_open(str(p), framework="pt") as f:
                 meta = f.metadata() or {}
-                if meta.get("format") != FORMAT:
+                if meta.get("format") != LEGACY_FORMAT:
                     raise ArtkitError(f"'{p}' is not an artkit patterns file",
                                       "fit one with `artkit explain fit`")
-                tables: dict[str, dict[str, torch.Tensor]] = {"linear": {}, "positive": {}, "negative": {}}
-                keys = set(f.keys())
-                for key in keys:
-                    if key.startswith("scale:"):
-                        continue
-                    kind, layer = key.split("/", 1)
-                    a = f.get_tensor(key).float()
-                    if f"scale:{key}" in keys:
-                        a = a * f.get_tensor(f"scale:{key}").view(-1, *([1] * (a.dim() - 1)))
-                    tables[kind][layer] = a
+                tensors = {k: f.get_tensor(k) for k in f.keys()}
+            fields = tuple(json.loads(meta.get(k, "{}")) for k in ("rectified", "samples", "meta"))
         except ArtkitError:
             raise
         except Exception:
-            raise ArtkitError(f"'{p}' is not a readable patterns file (safetensors)",
-                              "fit one with `artkit explain fit`") from None
-        return cls(tables["linear"], tables["positive"], tables["negative"],
-                   json.loads(meta.get("rectified", "{}")), meta.get("fingerprint", ""),
-                   json.loads(meta.get("samples", "{}")), json.loads(meta.get("meta", "{}")))
+            raise bad from None
+
+        def damaged(why: str) -> ArtkitError:
+            return ArtkitError(f"patterns file '{p}' is damaged: {why}",
+                               "fit it again with `artkit explain fit`")
+
+        return cls._from_tables(tensors, meta.get("fingerprint", ""), *fields, damaged=damaged)
+
+    @classmethod
+    def _from_tables(cls, tensors: dict[str, torch.Tensor], fingerprint, rectified, samples,
+                     meta, *, damaged) -> Patterns:
+        """Check the tables and metadata of a patterns file and build the object."""
+        if not isinstance(fingerprint, str) or not fingerprint:
+            raise damaged("its model fingerprint is missing")
+        if not isinstance(rectified, dict) or not all(
+                isinstance(k, str) and isinstance(v, bool) for k, v in rectified.items()):
+            raise damaged("'rectified' is not a map of layer names to true/false")
+        if not isinstance(samples, dict) or not all(
+                isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                for k, v in samples.items()):
+            raise damaged("'samples' is not a map of layer names to counts")
+        if not isinstance(meta, dict):
+            raise damaged("'meta' is not a JSON object")
+        tables: dict[str, dict[str, torch.Tensor]] = {"linear": {}, "positive": {}, "negative": {}}
+        for key, t in tensors.items():
+            if key.startswith("scale:"):
+                if key[6:] not in tensors:
+                    raise damaged(f"scale '{key}' has no table")
+                continue
+            kind, _, layer = key.partition("/")
+            if kind not in tables or not _:
+                raise damaged(f"unexpected tensor '{key}'")
+            a = t.float()
+            if not bool(torch.isfinite(a).all()):
+                raise damaged(f"tensor '{key}' holds NaN or infinite values")
+            scale = tensors.get(f"scale:{key}")
+            if scale is not None:
+                if scale.dim() != 1 or a.dim() == 0 or scale.shape[0] != a.shape[0]:
+                    raise damaged(f"scale of '{key}' has {tuple(scale.shape)} entries for "
+                                  f"{a.shape[0] if a.dim() else 0} neurons")
+                a = a * scale.float().view(-1, *([1] * (a.dim() - 1)))
+            tables[kind][layer] = a
+        if not tables["linear"]:
+            raise damaged("it holds no pattern")
+        for kind in ("positive", "negative"):
+            for layer, a in tables[kind].items():
+                ref = tables["linear"].get(layer)
+                if ref is None or ref.shape != a.shape:
+                    raise damaged(f"{kind} pattern of '{layer}' does not match its linear one")
+        unknown = set(rectified) - set(tables["linear"])
+        if unknown:
+            raise damaged(f"'rectified' names layers without patterns ({sorted(unknown)[0]})")
+        return cls(tables["linear"], tables["positive"], tables["negative"], dict(rectified),
+                   fingerprint, dict(samples), dict(meta))
 
 
 @contextlib.contextmanager
@@ -304,7 +358,8 @@ def _batches(data: Iterable) -> Iterable[torch.Tensor]:
 
 def fit_patterns(model: nn.Module, data: Iterable, estimator: str = "relu", *,
                  positions: int | None = 256, seed: int = 0, device: str | torch.device | None = None,
-                 total: int | None = None, progress: ProgressCallback | None = None) -> Patterns:
+                 total: int | None = None, progress: ProgressCallback | None = None,
+                 generator: torch.Generator | None = None) -> Patterns:
     """Fit PatternNet's signal estimators for every Conv2d / Linear layer of ``model``.
 
     Args:
@@ -313,10 +368,11 @@ def fit_patterns(model: nn.Module, data: Iterable, estimator: str = "relu", *,
         estimator: ``"relu"`` fits both the linear and the two-component patterns (the default,
             what PatternNet uses); ``"linear"`` only the linear ones.
         positions: output positions sampled per conv layer and batch (None: all).
-        seed: seed of the position sampling.
+        seed: seed of the position sampling when no ``generator`` is given.
         device: where to run (default: where the model is).
         total: number of batches, for progress reporting.
         progress: receives an event per batch.
+        generator: source of the position sampling.
 
     Returns:
         The fitted :class:`Patterns`.
@@ -328,7 +384,7 @@ def fit_patterns(model: nn.Module, data: Iterable, estimator: str = "relu", *,
         raise ArtkitError(f"unknown estimator '{estimator}'", f"use one of: {', '.join(ESTIMATORS)}")
     if device is None:
         device = next(model.parameters()).device
-    generator = torch.Generator().manual_seed(seed)
+    generator = generator if generator is not None else make_generator(seed)
     batches = iter(_batches(data))
     first = next(batches, None)
     if first is None:

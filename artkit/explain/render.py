@@ -8,7 +8,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-SIGNAL_METHODS = ("patternnet",)  # show as an image of the signal, not as a heatmap
+from artkit.explain.attribute import get_method
+from artkit.explain.methods import signal_methods
+
+SIGNAL_METHODS = signal_methods()  # snapshot of the registry: drawn as an image of the signal
 
 
 def _robust_max(a: np.ndarray, q: float = 99.5) -> float:
@@ -60,28 +63,37 @@ def overlay(photo: Image.Image, attr: torch.Tensor, alpha: float = 0.6) -> Image
 
 
 def render(method: str, attr: torch.Tensor) -> Image.Image:
-    """The natural picture of one method's result."""
-    if method in SIGNAL_METHODS:
+    """The natural picture of one method's result, as its registry entry says."""
+    if get_method(method).render == "signal":
         return signal_image(attr)
     return heatmap(attr, signed=True)
 
 
 def grid(photo: Image.Image, results: dict[str, torch.Tensor], title: str = "",
          cell: int = 224) -> Image.Image:
-    """One figure: the photo, then each method's picture, side by side, with names."""
+    """One figure: the photo, then each method's picture, side by side, with names.
+
+    Each panel is drawn at ``cell`` pixels or more per side with nearest-neighbour resampling at
+    an integer factor, so a fine pattern in a map is never resampled into a false seam.
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     n = len(results) + 1
-    fig, axes = plt.subplots(1, n, figsize=(2.2 * n, 2.6), dpi=max(100, cell // 2))
-    axes = np.atleast_1d(axes)
     size = next(iter(results.values())).shape[-1] if results else cell
+    dpi = 100
+    side = max(cell, size) / dpi  # inches per panel: at least one figure pixel per map pixel
+    fig, axes = plt.subplots(1, n, figsize=(side * n, side + 0.45), dpi=dpi)
+    axes = np.atleast_1d(axes)
     axes[0].imshow(photo.convert("RGB").resize((size, size), Image.Resampling.BICUBIC))
     axes[0].set_title("input", fontsize=9)
     for ax, (method, attr) in zip(axes[1:], results.items()):
-        ax.imshow(render(method, attr), interpolation="nearest")
+        pic = render(method, attr)
+        up = max(1, -(-cell // pic.width))
+        ax.imshow(pic.resize((pic.width * up, pic.height * up), Image.Resampling.NEAREST),
+                  interpolation="antialiased")
         ax.set_title(method, fontsize=9)
     for ax in axes:
         ax.axis("off")

@@ -33,6 +33,11 @@ _EXPORTS = {
     "EFFICIENTNET_SIZES": "efficientnet",
     "load_efficientnet": "efficientnet",
     "preprocess_pil": "efficientnet",
+    # classifier (backbone + linear head, and its file)
+    "FeatureClassifier": "classifier",
+    "ClassifierFile": "classifier",
+    "load_classifier_file": "classifier",
+    "save_classifier_file": "classifier",
     # imagenet
     "class_names": "imagenet",
     "DOG_CLASSES": "imagenet",
@@ -44,6 +49,8 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from artkit.nets.efficientnet import (EFFICIENTNET_SIZES, EfficientNetConfig,
                                           EfficientNetLite0, load_efficientnet, preprocess_pil)
+    from artkit.nets.classifier import (ClassifierFile, FeatureClassifier, load_classifier_file,
+                                        save_classifier_file)
     from artkit.nets.imagenet import CAT_CLASSES, DOG_CLASSES, class_names
     from artkit.nets.vgg import (VGG_SIZES, CaffePreprocess, TorchvisionPreprocess, VGGConfig,
                                  VGGFeatures, caffe_preprocess, from_torchvision, layer_names,

@@ -74,9 +74,10 @@ def test_red_vs_blue_is_perfect_and_round_trips(tmp_path):
     path = clf.save(tmp_path / "m.safetensors")
     back = Classifier.load(path, backbone="efficientnet-lite0")
     assert back.labels == clf.labels and back.report["accuracy"] == rep["accuracy"]
-    preds, skipped = back.predict([data / "red"])
-    assert not skipped and {p.label for p in preds} == {"red"}
-    assert all(p.probabilities["red"] > 0.5 for p in preds)
+    res = back.predict([data / "red"])
+    assert not res.skipped and {p.label for p in res.items} == {"red"}
+    assert all(p.probabilities["red"] > 0.5 for p in res.items)
+    assert res.seconds > 0 and "m.safetensors" in res.weights
 
 
 def test_zeror_on_imbalanced_data(tmp_path):
@@ -180,7 +181,7 @@ def test_model_of_another_backbone_or_not_a_model(tmp_path):
         Classifier.load(path)
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"\x00" * 64)
-    with pytest.raises(ArtkitError, match="not an artkit classifier"):
+    with pytest.raises(ArtkitError, match="not a safetensors file"):
         Classifier.load(junk)
 
 
@@ -190,7 +191,7 @@ def test_cli_train_predict(tmp_path):
     runner = CliRunner()
     res = runner.invoke(app, ["classify", "train", str(data), "-o", str(model), "--folds", "2"])
     assert res.exit_code == 0, res.output
-    assert "accuracy 1.000" in res.output and "ZeroR 0.500" in res.output
+    assert "accuracy 1.000" in res.stderr and "ZeroR 0.500" in res.stderr
     rep = json.loads((tmp_path / "m.report.json").read_text())
     assert rep["accuracy"]["mean"] == 1.0 and (tmp_path / "m.json").is_file()
     assert sum(b["count"] for b in rep["reliability"]) == 12 and len(rep["reliability"]) == 10
@@ -203,6 +204,7 @@ def test_cli_train_predict(tmp_path):
     assert again.exit_code == 1 and "already exists" in again.output
     model.unlink()  # only the picture is left: still refused without --force
     (tmp_path / "m.report.json").unlink()
+    (tmp_path / "m.json").unlink()
     again = runner.invoke(app, ["classify", "train", str(data), "-o", str(model)])
     assert again.exit_code == 1 and "m.report.png" in again.output and not model.exists()
     forced = runner.invoke(app, ["classify", "train", str(data), "-o", str(model), "--folds",
@@ -211,7 +213,7 @@ def test_cli_train_predict(tmp_path):
     res = runner.invoke(app, ["classify", "predict", str(data / "blue" / "blue0.png"),
                               "--model", str(model)])
     assert res.exit_code == 0, res.output
-    assert "\tblue\t" in res.output and "red=" in res.output
+    assert "\tblue\t" in res.stdout and res.stdout.startswith("image\tlabel\tblue\tred")
 
 
 def test_cli_errors_are_one_line(tmp_path):
@@ -222,8 +224,8 @@ def test_cli_errors_are_one_line(tmp_path):
     assert res.output.strip().startswith("error:") and len(res.output.strip().splitlines()) == 1
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"junk")
-    res = runner.invoke(app, ["classify", "predict", str(data), "--model", str(junk)])
-    assert res.exit_code == 1 and "not an artkit classifier" in res.output
+    res = runner.invoke(app, ["classify", "predict", str(data / "red"), "--model", str(junk)])
+    assert res.exit_code == 1 and "not a safetensors file" in res.output
 
 
 @pytest.mark.weights
@@ -234,7 +236,8 @@ def test_imagenet_says_chelsea_is_a_cat(tmp_path, real_weights):
     Image.fromarray(skimage.data.chelsea()).save(path)
     res = CliRunner().invoke(app, ["classify", "imagenet", str(path), "--top", "3", "--is", "cat"])
     assert res.exit_code == 0, res.output
-    top_line = res.output.splitlines()[1]
+    top_line = res.stdout.splitlines()[1]  # piped: a header, then one tab-separated row per class
+    assert top_line.split("\t")[1] == "1"
     assert any(name in top_line for name in ("tabby", "tiger cat", "Egyptian cat", "Persian",
                                              "Siamese"))
     assert "is cat: yes" in res.output
@@ -324,9 +327,9 @@ def test_cli_robustness(tmp_path):
     assert res.exit_code == 0, res.output
     out = tmp_path / "rob.json"
     res = runner.invoke(app, ["classify", "robustness", str(data), "--model", str(model),
-                              "--eps", "1,8", "--steps", "2", "--json", str(out), "-q"])
+                              "--eps", "1,8", "--steps", "2", "-o", str(out)])
     assert res.exit_code == 0, res.output
-    assert "FGSM" in res.output and "PGD" in res.output
+    assert "FGSM" in res.stdout and "PGD" in res.stdout
     rep = json.loads(out.read_text())
     assert rep["n"] == 12 and rep["clean"] == 1.0 and [r["eps"] for r in rep["eps"]] == [1, 8]
     assert rep["counts"] == {"blue": 6, "red": 6}
@@ -369,3 +372,45 @@ def test_predict_explain_writes_heatmaps(tmp_path, real_weights, monkeypatch):
     res = runner.invoke(app, ["classify", "predict", str(data / "red" / "red0.png"), "-m", str(model),
                               "--explain", str(out)])
     assert res.exit_code == 1 and "exists" in res.output
+
+
+def _saved(tmp_path, **change):
+    """A trained model re-saved with some tensors or metadata changed (to test validation)."""
+    from artkit.core.artifacts import save_artifact
+    from safetensors import safe_open
+
+    clf = train(_dataset(tmp_path / "data"), folds=2)
+    path = clf.save(tmp_path / "m.safetensors")
+    with safe_open(str(path), framework="pt") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+        meta = json.loads(f.metadata()["artkit.meta"])
+    for k, v in change.items():
+        (tensors if isinstance(v, torch.Tensor) else meta)[k] = v
+    bad = tmp_path / "bad.safetensors"
+    save_artifact(bad, tensors, kind="classifier", meta=meta)
+    return bad
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"bias": torch.zeros(3, dtype=torch.float64)}, "tensor 'bias' is 3, expected 2"),
+    ({"weight": torch.full((1280, 2), float("nan"), dtype=torch.float64)}, "NaN"),
+    ({"labels": [1, 2]}, "labels"),
+    ({"labels": ["a", "a"]}, "labels"),
+    ({"scale": torch.zeros(1280, dtype=torch.float64)}, "scale"),
+])
+def test_damaged_classifier_files_are_refused(tmp_path, change, message):
+    bad = _saved(tmp_path, **change)
+    with pytest.raises(ArtkitError, match=message):
+        Classifier.load(bad)
+
+
+def test_explain_names_do_not_collide(tmp_path):
+    from artkit.classify.cli import explain_names
+
+    for rel in ("a.png", "a.jpg", "sub/a.png", "b.png"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"")
+    files = [tmp_path / r for r in ("a.png", "a.jpg", "sub/a.png", "b.png")]
+    names = explain_names(files)
+    assert len(set(names)) == 4
+    assert names == ["a.png.explain.png", "a.jpg.explain.png", "sub/a.explain.png", "b.explain.png"]

@@ -64,7 +64,7 @@ def test_show_single_method_and_overlay(tmp_path):
 
 @pytest.mark.parametrize("args,message", [
     (["--model", "fashion-cnn", "--target", "10"], "target 10 is out of range"),
-    (["--model", "fashion-cnn", "--method", "deconvnet"], "unknown method 'deconvnet'"),
+    (["--model", "fashion-cnn", "--method", "deconvnet"], "unknown attribution method 'deconvnet'"),
     (["--model", "resnet50"], "unknown model 'resnet50'"),
     (["--model", "fashion-cnn", "--target", "cat"], "--target must be 'top' or an integer"),
 ])

@@ -113,8 +113,9 @@ def test_backward_matches_manual_reference():
         s = s.view(1, 3, 4, 4)
         s = F.max_unpool2d(s, idx, 2, output_size=h.shape[-2:]) * (z > 0)
         expected = F.conv_transpose2d(s, a_conv, padding=1)
-        got = attribute(model, x.detach(), method, target=2, patterns=pats)
-        assert torch.allclose(got.double(), expected.detach(), atol=1e-5)
+        got = attribute(model, x.detach(), method, target=2, patterns=pats).double()
+        expected = expected.detach()
+        assert torch.allclose(got, expected, atol=1e-5)
 
 
 def test_batchnorm_folding_is_exact_and_restored():
