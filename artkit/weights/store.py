@@ -258,8 +258,6 @@ def check_files(st: WeightStatus, *, full: bool = False) -> Check:
                 hashes.forget(rel)
                 continue
             sha = hashes.sha256(rel, p, trust=not full)
-        except PermissionError as exc:
-            raise os_error(exc, p, f"read the weights '{st.spec.name}'") from None
         except OSError as exc:
             raise os_error(exc, p, f"read the weights '{st.spec.name}'") from None
         out.hashes[rel] = sha
@@ -268,8 +266,7 @@ def check_files(st: WeightStatus, *, full: bool = False) -> Check:
             hashes.forget(rel)
     if not out.problems:  # the record met the pins; so must the files
         out.problems = pin_problems(st.spec, out.hashes)
-    if not out.problems:
-        hashes.save()
+    hashes.save()  # damaged files are forgotten: the next load hashes them again
     return out
 
 

@@ -16,6 +16,43 @@ from fakes import (DEB_FILES, DEB_MEMBER, WHEEL_MEMBER, build_deb, build_wheel, 
 from artkit.weights import registry
 from artkit.weights.registry import WeightSpec
 
+REAL_HOME = Path(os.environ.get("ARTKIT_HOME") or Path.home() / ".cache" / "artkit")
+
+
+@pytest.fixture(autouse=True)
+def private_home(tmp_path, monkeypatch) -> Path:
+    """Every test here gets its own empty ARTKIT_HOME: nothing reaches the user's cache."""
+    home = tmp_path / "artkit-home"
+    monkeypatch.setenv("ARTKIT_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def real_weights(private_home):
+    """``need(name)``: the user's cached set ``name``, hard-linked into this test's private
+    ARTKIT_HOME (a load writes its hash record there, never into the shared cache); skips when
+    it is not cached or cannot be linked."""
+
+    def need(name: str) -> None:
+        src = REAL_HOME / "weights" / name
+        if not (src / "meta.json").is_file():
+            pytest.skip(f"weights '{name}' are not cached: run `artkit weights fetch {name}`")
+        dst = private_home / "weights" / name
+        try:
+            for p in sorted(src.rglob("*")):
+                if p.name.startswith(".hashes.json"):
+                    continue
+                q = dst / p.relative_to(src)
+                if p.is_dir():
+                    q.mkdir(parents=True, exist_ok=True)
+                else:
+                    q.parent.mkdir(parents=True, exist_ok=True)
+                    os.link(p, q)
+        except OSError as exc:
+            pytest.skip(f"cannot link the cached '{name}' into a test cache ({exc.strerror})")
+
+    return need
+
 
 @pytest.fixture
 def house(tmp_path, monkeypatch) -> Path:

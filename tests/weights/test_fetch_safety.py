@@ -103,7 +103,7 @@ def test_decompression_is_bounded(fake_data, register, house, monkeypatch):
 
 
 @pytest.mark.parametrize("name", ["fakeweights/data/../../../evil.bin", "fakeweights/data//x"])
-def test_unsafe_member_paths_are_refused(tmp_path, house, register, name):
+def test_unsafe_member_paths_are_refused(tmp_path, tmp_home, house, register, name):
     wheel = build_wheel(house, {"fakeweights/data/ok.bin": b"ok", name: b"evil"})
     spec = register(registry.WeightSpec(
         name="fakedir", description="test", package="fakeweights", version="0.1.0",

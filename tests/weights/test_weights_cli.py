@@ -71,6 +71,23 @@ def test_fetch_all_brings_every_default_set(tmp_home, monkeypatch):
     assert asked == ["janeausten", "fashion-mnist", "timgm6mb"]
 
 
+def test_fetch_all_without_apt_get_says_what_it_skipped(tmp_home, monkeypatch):
+    from artkit.weights.archives import ClientMissing
+
+    def fetch(name, force=False, progress=None):
+        if REGISTRY[name].source == "debian":
+            raise ClientMissing(f"'{name}' ships as a Debian package, and apt-get is not available here")
+        return store.status(name)
+
+    monkeypatch.setattr(store, "fetch", fetch)
+    res = invoke("fetch", "--all")
+    assert res.exit_code == 0, res.output
+    assert res.stderr.splitlines()[-1] == ("note: skipped 'janeausten' ships as a Debian package, "
+                                           "and apt-get is not available here")
+    res = invoke("fetch", "janeausten")  # asked for by name: an error
+    assert res.exit_code == 1 and res.stderr.startswith("error: 'janeausten' ships as a Debian")
+
+
 @pytest.mark.parametrize("argv, code, message", [
     (["fetch", "nonsense"], 1, "error: unknown weight set 'nonsense'"),
     (["fetch", "vgg19"], 1, "error: 'vgg19' cannot be fetched"),
