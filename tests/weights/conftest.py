@@ -20,11 +20,9 @@ REAL_HOME = Path(os.environ.get("ARTKIT_HOME") or Path.home() / ".cache" / "artk
 
 
 @pytest.fixture(autouse=True)
-def private_home(tmp_path, monkeypatch) -> Path:
+def private_home(tmp_home) -> Path:
     """Every test here gets its own empty ARTKIT_HOME: nothing reaches the user's cache."""
-    home = tmp_path / "artkit-home"
-    monkeypatch.setenv("ARTKIT_HOME", str(home))
-    return home
+    return tmp_home
 
 
 @pytest.fixture
