@@ -28,6 +28,8 @@ def _mb(n: int) -> str:
 def _state(st) -> str:
     if st.state == "missing" and st.spec.importable:
         return "import"
+    if st.state == "missing" and not st.spec.in_all:
+        return "optional"
     return st.state
 
 
@@ -35,20 +37,19 @@ def _state(st) -> str:
 def list_cmd(as_json: JsonOpt = False, quiet: QuietOpt = False) -> None:
     """List the weight sets: state, size on disk, download size, licence, what each is for.
 
-    State is cached, missing, import (bring your own file with `artkit weights import`),
-    damaged or outdated (fetch it again). `fetch` says whether `artkit weights fetch --all`
-    brings the set or it is optional. Piped, the table is tab-separated with every name whole;
-    --json gives every field.
+    State is cached; missing (`artkit weights fetch --all` brings it); optional (not cached,
+    and used by no default: fetch it by name); import (bring your own file with `artkit weights
+    import`); damaged or outdated (fetch it again). Piped, the table is tab-separated with every
+    name whole; --json gives every field.
     """
     from artkit.weights import store
 
     home = store.checked_home()
     sets = store.list_weights()
     rows = [[st.spec.name, _state(st), _mb(st.disk_bytes), _mb(st.spec.archive_size),
-             "import" if st.spec.importable else ("--all" if st.spec.in_all else "optional"),
              st.spec.licence, st.spec.description] for st in sets]
     print_table(f"weight sets (cache: {home / 'weights'})",
-                ["name", "state", "on disk", "download", "fetch", "licence", "what"], rows,
+                ["name", "state", "on disk", "download", "licence", "what"], rows,
                 data=[st.to_dict() for st in sets], as_json=as_json, quiet=quiet)
     if not as_json:
         for st in sets:

@@ -138,11 +138,12 @@ REGISTRY: dict[str, WeightSpec] = {s.name: s for s in [
         pins={f"{HF_FOLDER}/": "f94c6d4ba4a9d56144bfee12caef9d85dc1370931712814b26dcee41673ee1e4"}),
     WeightSpec(
         name="janeausten",
-        description="data: Jane Austen's six novels (R data file, Debian); the romance story style",
+        description="data: Jane Austen's six novels (public domain; R data file, Debian); the "
+                    "romance story style",
         package="r-cran-janeaustenr", version="1.0.0-1",
         member="usr/lib/R/site-library/janeaustenr/data/",
         sha256="ef406ba2aa3175689606bd5d483be0abab7a68eb40f91ad6aeb64e5d4d637c02",
-        licence="MIT (texts: public domain)", size=1_601_765, converter="data_files", layout="data",
+        licence="MIT", size=1_601_765, converter="data_files", layout="data",
         source="debian",
         archive_sha256="df6bddf211906d1ff404f8ff662c21b34e6660e7f54a311084e749050c019c95",
         archive_size=1_626_392,

@@ -28,7 +28,7 @@ def test_list_piped_keeps_names_whole_and_shows_size_on_disk(fake):
     assert set(REGISTRY) <= set(rows)
     on_disk = store.status("fake").disk_bytes
     assert rows["fake"][1] == "cached" and rows["fake"][2] == f"{on_disk / 1e6:.1f} MB"
-    assert rows["janeausten"][4] == "--all" and rows["fashion-mnist"][4] == "optional"
+    assert rows["janeausten"][1] == "missing" and rows["fashion-mnist"][1] == "optional"
     assert rows["vgg19"][1] == "import"
     assert "on disk in" in res.stderr
 
