@@ -64,7 +64,7 @@ def fetch_cmd(
     names: NamesArg = None,
     all_: Annotated[bool, typer.Option(
         "--all", help="Every set a command uses by default: the four networks and the Jane "
-                      "Austen corpus (about 250 MB to download, 330 MB on disk).")] = False,
+                      "Austen corpus (250 MB to download, 444 MB on disk).")] = False,
     data: Annotated[bool, typer.Option(
         "--data", help="Every data set, the optional ones too (Fashion-MNIST, the TimGM6mb "
                        "SoundFont; Debian packages, via apt-get).")] = False,

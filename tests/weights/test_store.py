@@ -4,6 +4,7 @@ hash check, what is recorded, imports, and the record (meta.json) never trusted 
 import json
 import os
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from fakes import sha
 from artkit.core.errors import ArtkitError
 from artkit.core.provenance import recording
 from artkit.weights import cache, store
-from artkit.weights.registry import REGISTRY, WeightSpec
+from artkit.weights.registry import REGISTRY
 
 
 def test_fetch_verify_load_and_noop(fake, tmp_home):
@@ -103,17 +104,32 @@ def test_verify_does_not_trust_meta_json(fake, files, problem):
         store.load_state_dict("fake")
 
 
-def test_files_not_in_the_record_and_pins_over_the_record(fake, register):
+def test_files_not_in_the_record_are_refused(fake):
     st = store.fetch("fake")
     (st.path / "extra.bin").write_bytes(b"x")
     assert store.verify("fake") == ["extra.bin is not in meta.json (artkit did not write it)"]
-    (st.path / "extra.bin").unlink()
-    # a record that agrees with the files but not with the registry's pin is refused
-    register(WeightSpec(**{**fake.__dict__, "pins": {"model.safetensors": "a" * 64}}))
-    assert store.status("fake").state == "outdated"
-    assert "registry's pin" in store.verify("fake")[0]
-    with pytest.raises(ArtkitError, match="'fake' are outdated.*fetch fake --force"):
+    with pytest.raises(ArtkitError, match="extra.bin is not in meta.json"):
         store.load_state_dict("fake")
+
+
+def test_a_set_the_registry_no_longer_pins_is_outdated(fake, register):
+    """A sound record of another conversion (an older artkit's, a test double) loads and is
+    recorded as what it is; verify fails it; a plain fetch replaces it with the pinned set."""
+    st = store.fetch("fake")
+    sha_now = fake.pins["model.safetensors"]
+    register(replace(fake, pins={"model.safetensors": "a" * 64}))  # the registry moved on
+    assert store.status("fake").state == "outdated" and store.is_cached("fake")
+    with recording() as used:
+        store.load_state_dict("fake")
+    assert used == {"fake": sha_now}  # what was loaded, not the pin
+    assert store.verify("fake")[0].startswith("outdated: made by an older artkit or other "
+                                              "converter versions: model.safetensors")
+    with pytest.raises(ArtkitError, match="the conversion of 'fake' gave model.safetensors with "
+                                          "a sha256 other than the registry's pin; nothing was kept"):
+        store.fetch("fake")  # not "cached": fetched again, and the new conversion is checked
+    assert store.verify("fake")[1:] == [] and (st.path / "model.safetensors").exists()
+    register(replace(fake, sha256="b" * 64))  # another package altogether
+    assert "made from another package" in store.status("fake").problem
 
 
 @pytest.mark.parametrize("content, problem", [
