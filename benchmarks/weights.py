@@ -167,6 +167,7 @@ def main() -> None:
     ap.add_argument("--skip-fetch", type=Path, help="use this already fetched ARTKIT_HOME")
     ap.add_argument("--keep", action="store_true", help="keep the temporary cache")
     args = ap.parse_args()
+    load0 = os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="artkit-weights-bench-"))
     home = args.skip_fetch or tmp / "home"
     tables = []
@@ -187,7 +188,8 @@ def main() -> None:
                                       "whose values are 4-bit codes times a float16 scale"))
     save_results("weights", tables, command="python benchmarks/weights.py" +
                  (" --data" if args.data else ""),
-                 notes=[f"load average at start {os.getloadavg()[0]:.1f}; 2 shared cores"])
+                 notes=[f"load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at "
+                        "the end; CPU s: user + system of the fetch process and its children"])
     if args.keep:
         print(json.dumps({"kept": str(tmp)}))
 
