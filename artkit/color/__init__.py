@@ -27,7 +27,9 @@ _EXPORTS = {
     "TrainConfig": "training", "TrainedColorizer": "training", "train": "training",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["ColorEvaluation", "ColorExplanation", "ColorModelConfig", "ColorizeResult",
+           "ColorizeSettings", "Colorizer", "TrainConfig", "TrainedColorizer", "colorize",
+           "evaluate", "train"]  # = sorted(_EXPORTS), written out for linters
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from artkit.color.api import ColorizeResult, Colorizer, ColorizeSettings, colorize

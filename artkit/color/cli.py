@@ -129,6 +129,13 @@ def run_cmd(
             raise ArtkitError(f"unknown --explain-method '{m}'",
                               f"use one of: {', '.join(EXPLAIN_METHODS)}")
     model_path = _check_model(model) if resolved == "model" else None
+    if explain:
+        from artkit.color.model_file import read_model_file
+        from artkit.color.model import default_model_path
+
+        if read_model_file(model_path or default_model_path()).config.loss != "classification":
+            raise ArtkitError("--explain needs a classification model (this one regresses ab)",
+                              "drop --explain, or train with --loss classification")
     plan = plan_outputs(gather_inputs(inputs, output), output, explain=explain)
     params = dict(inputs=inputs, output=output, method=method.value, hints=hints,
                   reference=reference, model=model, render_size=render_size,
@@ -234,7 +241,7 @@ def train_cmd(
 @command(app, "fit-patterns")
 def fit_patterns_cmd(
     photos_dir: Annotated[Path, typer.Argument(help="Folder of colour photos (the model's training photos are a good choice).", exists=True, file_okay=False)],
-    model: ModelOpt = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Your model file (.safetensors); the patterns go beside it.")] = None,
     crops: Annotated[int, typer.Option(help="Random gray crops (192²) to fit on.", min=16)] = 160,
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
@@ -255,6 +262,10 @@ def fit_patterns_cmd(
     from artkit.color.patterns import fit_color_patterns, patterns_path, save_color_patterns
 
     model_path = _check_model(model)
+    if model_path is None:
+        raise ArtkitError("the shipped model's patterns ship with it; fit-patterns writes "
+                          "MODEL.patterns.safetensors beside your own model",
+                          "give --model MODEL.safetensors")
     run = Run("artkit colorize fit-patterns", params=dict(photos_dir=photos_dir, model=model,
                                                           crops=crops),
               force=force, quiet=quiet, verbose=verbose, seed=seed, device=device)

@@ -147,12 +147,12 @@ def test_explain_end_to_end_on_a_tiny_model(tiny):
     # Every target in one batched pass gives what one pass per target gives.
     one = attribute(readout(c.model), ex.gray, "gradient", target=0)[0]
     assert one.shape == ex.maps["gradient"]["colour"].shape
-    pic = ex.picture()
-    assert pic.width > 3 * pic.height / len(methods) > 0
     with pytest.raises(ArtkitError, match="unknown explain method"):
         c.explain(photo, ["deconv"])
     default = c.explain(photo, render_size=48)  # PatternNet's signal and LRP-ε's evidence
     assert list(default.maps) == ["patternnet", "lrp_epsilon"] and not default.notes
+    pic = default.picture()  # a row per method: gray, result, a map per target
+    assert pic.width > 1.5 * pic.height > 0
 
 
 def test_patterns_files_are_checked_field_by_field(tiny, tmp_path):
@@ -262,6 +262,12 @@ def test_cli_explain(tmp_path, tiny):
     res = runner.invoke(app, ["colorize", "fit-patterns", str(photos), "--model", str(bare),
                               "--crops", "16", "--device", "cpu", "-q"])
     assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["colorize", "fit-patterns", str(photos), "--force"])
+    assert res.exit_code == 1 and "give --model" in res.output  # never over the shipped ones
+    regression = tiny_model(tmp_path / "reg.safetensors", loss="regression")
+    res = runner.invoke(app, ["colorize", str(photos / "p1.png"), "-o", str(tmp_path / "r.png"),
+                              "--model", str(regression), "--explain"])
+    assert res.exit_code == 1 and "needs a classification model" in res.output
     assert load_color_patterns(readout(load_model(bare)[0]), bare) is not None
 
 
