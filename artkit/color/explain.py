@@ -377,13 +377,17 @@ def colour_degradation(model: ColorModel, images: Sequence[ImageLike],
     are then set to the photo's mean gray, most relevant first (by the summed signed heatmap
     inside the square for PatternAttribution and the other signed methods, by its magnitude for
     the rest), and the region's predicted chroma along its hue (as shown) is followed.
+    ``generator`` draws the random orders; each photo's regions are grouped with a generator
+    seeded as ``generator`` was, as ``--explain`` groups them.
     """
     gen = default_generator(generator)
     net = readout(model)
     runs: dict[str, list[torch.Tensor]] = {}
     for i, image in enumerate(images):
+        # Each photo's regions are grouped as `--explain --seed S` groups them.
+        fresh = torch.Generator().manual_seed(gen.initial_seed())
         ex = explain_colors(model, image, methods, patterns=patterns, regions=regions,
-                            render_size=render_size, generator=gen)
+                            render_size=render_size, generator=fresh)
         if not ex.regions:
             continue
         x = ex.gray.to(model.bins.device)

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from artkit.cli import app
 from artkit.color import Colorizer
-from artkit.color.explain import (colour_name, colour_regions, explain_colors, readout,
-                                  readout_coefficients)
+from artkit.color.explain import (colour_degradation, colour_name, colour_regions,
+                                  explain_colors, readout, readout_coefficients)
 from artkit.color.model import ColorModel, annealed_mean, gamut_bins
 from artkit.color.model_file import load_model
 from artkit.color.patterns import (fit_color_patterns, load_color_patterns, patterns_path,
@@ -219,6 +219,23 @@ def test_patterns_of_another_model_are_refused(tiny, tmp_path):
     assert list(ex.maps) == ["lrp_epsilon"] and "lrp_epsilon only" in ex.notes[0]
     with pytest.raises(ArtkitError, match="artkit colorize fit-patterns"):
         bare.explain(Image.open(photos / "p1.png"), ["patternnet"])
+
+
+def test_degradation_curves_are_seeded(tiny):
+    path, photos = tiny
+    model = load_model(path)[0]
+    images = [Image.open(photos / "p0.png"), Image.open(photos / "p1.png")]
+
+    def run(seed):
+        return {r.method: r for r in colour_degradation(
+            model, images, ("gradient", "lrp_epsilon"), render_size=48, patch=8, steps=4,
+            generator=torch.Generator().manual_seed(seed))}
+
+    a, b = run(0), run(0)
+    assert set(a) == {"gradient", "lrp_epsilon", "random"}
+    assert all(len(r.curve) == 5 and r.curve == b[m].curve for m, r in a.items())
+    assert a["gradient"].aopc == pytest.approx(a["gradient"].curve[0] - sum(
+        a["gradient"].curve) / 5)
 
 
 def test_explain_colors_needs_patterns_for_pattern_methods(tiny):
