@@ -11,52 +11,46 @@
 
 A reference *folder* is narrowed to the ``k`` references closest to the target by pooled
 features (cosine similarity of the globally averaged coarsest activation).
+
+The backbone is passed in (:class:`artkit.color.Colorizer` holds it, shared with the learned
+model's when that is an EfficientNet); any :class:`~artkit.color.model.Backbone` with taps at
+strides 8 and 16 works.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from artkit.color.upsample import resize, working_size
+from artkit.color.hints import solve as levin_solve
+from artkit.color.chroma import is_color
+from artkit.color.model import Backbone, ColorModel
+from artkit.color.upsample import load_rgb, resize, working_size
 from artkit.core.errors import ArtkitError
-from artkit.core.images import rgb_to_lab
+from artkit.core.images import ImageLike, list_images, rgb_to_lab
 from artkit.core.progress import ProgressCallback, report
 
 KEEP_FRACTION = 0.35  # share of target positions whose matches seed the propagation
 MAX_REFERENCES = 3  # references kept from a folder
-_BACKBONE: dict[str, object] = {}
 
 
-def _backbone(device):
-    from artkit.color.model import Backbone
-
-    key = str(device)
-    if key not in _BACKBONE:
-        _BACKBONE[key] = Backbone("efficientnet-lite0").to(device)
-    return _BACKBONE[key]
-
-
-def _gray_rgb(L: torch.Tensor) -> torch.Tensor:
-    from artkit.color.model import ColorModel
-
-    return ColorModel.gray_rgb(L)
-
-
-def features(L: torch.Tensor, net) -> tuple[torch.Tensor, torch.Tensor]:
+def features(L: torch.Tensor, net: Backbone) -> tuple[torch.Tensor, torch.Tensor]:
     """Dense matching features on the 1/4 grid and a pooled global descriptor.
 
     Args:
-        L: (1, 1, H, W) lightness in [0, 100].
+        L: (1, 1, H, W) lightness in [0, 100], on the backbone's device.
+        net: the backbone.
 
     Returns:
         ``(dense, pooled)``: (C, h, w) L2-normalised features and a (C',) normalised vector.
     """
     with torch.inference_mode():
-        taps = net(_gray_rgb(L))
+        taps = net(ColorModel.gray_rgb(L))
     grid = (max(1, L.shape[-2] // 4), max(1, L.shape[-1] // 4))
     picked = [t for t, s in zip(taps, net.strides) if s in (8, 16)]
     parts = [F.normalize(F.interpolate(t, size=grid, mode="bilinear", align_corners=False),
@@ -68,14 +62,16 @@ def features(L: torch.Tensor, net) -> tuple[torch.Tensor, torch.Tensor]:
     return dense.float(), pooled.float()
 
 
-def _reference_paths(reference) -> list:
-    """References as a list of image-likes, folders expanded."""
-    from artkit.color.inputs import list_images
+def reference_list(reference: ImageLike | Sequence[ImageLike]) -> list[ImageLike]:
+    """References as a list of image-likes, folders expanded.
 
+    Raises:
+        ArtkitError: a missing reference, a folder without images, or no reference at all.
+    """
     refs = reference if isinstance(reference, (list, tuple)) else [reference]
     out = []
     for r in refs:
-        if isinstance(r, (str, Path)):
+        if isinstance(r, (str, os.PathLike)):
             p = Path(r)
             if p.is_dir():
                 try:
@@ -92,10 +88,19 @@ def _reference_paths(reference) -> list:
     return out
 
 
-def exemplar_chroma(L: torch.Tensor, size: tuple[int, int], reference, *,
-                    device="cpu", progress: ProgressCallback | None = None,
+def exemplar_chroma(L: torch.Tensor, size: tuple[int, int],
+                    reference: ImageLike | Sequence[ImageLike], net: Backbone, *,
+                    progress: ProgressCallback | None = None,
                     max_references: int = MAX_REFERENCES) -> tuple[torch.Tensor, dict]:
     """Chroma for the target lightness ``L`` (full size) at working ``size`` from references.
+
+    Args:
+        L: (1, 1, H, W) the target's lightness (on the CPU).
+        size: (h, w) working size.
+        reference: reference photo(s) or folder(s).
+        net: the matching backbone (its device is where features are computed).
+        progress: progress callback (task ``"references"``).
+        max_references: references kept, the closest by pooled features.
 
     Returns:
         ``((1, 2, h, w) ab, details)``.
@@ -103,19 +108,16 @@ def exemplar_chroma(L: torch.Tensor, size: tuple[int, int], reference, *,
     Raises:
         ArtkitError: missing or unreadable references, a reference without colour.
     """
-    from artkit.color import hints as levin
-    from artkit.color.api import as_rgb_tensor, is_color
-
-    net = _backbone(device)
+    device = next(net.parameters()).device
     Lt = resize(L, size)  # (1, 1, h, w)
     dense_t, pooled_t = features(Lt.to(device), net)
-    refs = _reference_paths(reference)
+    refs = reference_list(reference)
     loaded = []
     bad = []
     for i, r in enumerate(refs):
         report(progress, "references", i, len(refs))
         try:
-            rgb = as_rgb_tensor(r, "reference", max_side=2 * max(size))
+            rgb = load_rgb(r, "reference", max_side=2 * max(size))
         except ArtkitError as exc:
             if len(refs) == 1:
                 raise
@@ -129,7 +131,7 @@ def exemplar_chroma(L: torch.Tensor, size: tuple[int, int], reference, *,
             continue
         lab = rgb_to_lab(resize(rgb, working_size(*rgb.shape[-2:], max(size), 4)))
         dense_r, pooled_r = features(lab[:, :1].to(device), net)
-        loaded.append((str(r) if isinstance(r, (str, Path)) else f"reference {i}",
+        loaded.append((str(r) if isinstance(r, (str, os.PathLike)) else f"reference {i}",
                        lab, dense_r, float(pooled_r @ pooled_t)))
     report(progress, "references", len(refs), len(refs))
     if not loaded:
@@ -173,7 +175,7 @@ def exemplar_chroma(L: torch.Tensor, size: tuple[int, int], reference, *,
     mask[yy.reshape(-1).numpy()[k], xx.reshape(-1).numpy()[k]] = True
     ab_seed[yy.reshape(-1).numpy()[k], xx.reshape(-1).numpy()[k]] = ab_match.T.numpy()[k]
     y = (Lt[0, 0].double() / 100.0).numpy()
-    ab = levin.solve(y, ab_seed, mask)  # (H, W, 2)
+    ab = levin_solve(y, ab_seed, mask)  # (H, W, 2)
     details = {"references": [c[0] for c in chosen],
                "reference_similarity": [round(c[3], 4) for c in chosen],
                "seeds": int(mask.sum()), "skipped_references": bad}

@@ -1,4 +1,4 @@
-"""What drove the colours: PatternNet / PatternAttribution for the learned colouriser.
+"""What drove the colours: PatternNet, PatternAttribution and LRP for the learned colouriser.
 
 The colouriser ends in per-pixel logits ``z`` over ab bins, decoded by the annealed mean — not a
 single linear output to explain. So the explained quantities are linear read-outs of the logits,
@@ -18,8 +18,10 @@ fixed at the photo (as GroupNorm's statistics are):
 With those coefficients fixed, gray pixels → backbone → decoder → ``s_k`` is a piecewise linear
 network, and PatternNet's signal / PatternAttribution's heatmap show which structures in the gray
 photo pushed each region towards its colour (and LRP-ε, input × gradient … which pixels carry
-the evidence). Patterns are fitted on gray crops of colour photos (:func:`fit_color_patterns`);
-those of the shipped model ship with it. :func:`colour_degradation` measures the methods.
+the evidence). :func:`explain_colors` runs the photo through the network once, finds the regions
+and traces the network once for all methods, then explains every target of a method in one
+batched backward pass. Patterns come from :mod:`artkit.color.patterns`;
+:func:`colour_degradation` measures how well each method finds what makes a colour.
 """
 
 from __future__ import annotations
@@ -27,22 +29,28 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from artkit.color.chroma import CAST_REMOVAL, SATURATION, lab_in_gamut, remove_cast
+from artkit.color.figure import explanation_figure
 from artkit.color.model import ColorModel
+from artkit.color.upsample import resize, working_size
 from artkit.core.errors import ArtkitError
+from artkit.core.images import ImageLike, as_tensor, rgb_to_lab
 from artkit.core.progress import ProgressCallback, report
+from artkit.core.result import Result
+from artkit.core.runtime import default_generator
+from artkit.explain import (METHODS, NEEDS_PATTERNS, SIGNED, Patterns, attribute, degrade,
+                            patch_ranking, trace)
 
-EXPLAIN_METHODS = ("lrp_epsilon", "input_x_gradient", "patternattribution", "patternnet",
-                   "gradient", "smoothgrad")
-# The default of explain_colors: it found what makes a region's colour best in the degradation
-# test (benchmarks/colorize.py; AOPC 7.2 ab units against 4.2 for PatternAttribution, 4.4 for
+EXPLAIN_METHODS = tuple(METHODS)  # artkit.explain's registry: every method it has
+# The method that found what makes a region's colour best in the degradation test
+# (benchmarks/colorize.py; AOPC 7.2 ab units against 4.2 for PatternAttribution, 4.4 for
 # random). `artkit colorize --explain` shows PatternNet's signal above it when patterns exist.
 DEFAULT_METHOD = "lrp_epsilon"
 MIN_CHROMA = 8.0  # |ab| below which a predicted pixel counts as gray
@@ -62,8 +70,7 @@ class ColorReadout(nn.Module):
         self.coeff: torch.Tensor | None = None  # not a buffer: the fingerprint stays per model
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
-        from artkit.core.images import rgb_to_lab
-
+        """The decoder's logits (B, Q, H/4, W/4) of gray RGB inputs."""
         taps = self.color.backbone(x)
         L = rgb_to_lab(x)[:, :1]
         return self.color.decoder(taps, L / 100.0)  # (B, Q, H/4, W/4)
@@ -109,8 +116,6 @@ def colour_name(rgb: tuple[int, int, int]) -> str:
     """A plain name for an sRGB colour (0–255), from its Lab hue angle, chroma and lightness:
     "red", "orange", "brown", "yellow", "olive", "green", "teal", "blue", "purple", "pink",
     "gray", with "dark " before the hue of a dark colour."""
-    from artkit.core.images import rgb_to_lab
-
     lab = rgb_to_lab(torch.tensor(rgb, dtype=torch.float64).view(3, 1, 1) / 255.0).flatten()
     L, a, b = (float(v) for v in lab)
     if math.hypot(a, b) < 6 or L < 8:
@@ -128,15 +133,19 @@ def colour_name(rgb: tuple[int, int, int]) -> str:
     return f"dark {name}" if L < 30 else name
 
 
-def colour_regions(ab: torch.Tensor, rgb: torch.Tensor, k: int = 3, seed: int = 0,
-                   min_chroma: float = MIN_CHROMA, min_share: float = MIN_SHARE
-                   ) -> list[ColourRegion]:
-    """Group the coloured pixels of a prediction into at most ``k`` colour families.
+def colour_regions(ab: torch.Tensor, rgb: torch.Tensor, k: int = 3, *,
+                   generator: torch.Generator | None = None, min_chroma: float = MIN_CHROMA,
+                   min_share: float = MIN_SHARE) -> list[ColourRegion]:
+    """Group the coloured pixels of a prediction into at most ``k`` colour families (k-means in
+    ab, k-means++ seeding).
 
     Args:
         ab: (2, h, w) predicted chroma.
         rgb: (3, h, w) the coloured result at the same size, in [0, 1] (for swatches).
         k: most regions.
+        generator: draws the k-means++ seeds (default: seeded with 0).
+        min_chroma: |ab| below which a pixel counts as gray.
+        min_share: regions smaller than this share of the coloured pixels are dropped.
 
     Returns:
         Regions, largest first (empty when the prediction is gray).
@@ -147,7 +156,7 @@ def colour_regions(ab: torch.Tensor, rgb: torch.Tensor, k: int = 3, seed: int = 
     if int(coloured.sum()) < max(4, k):
         return []
     x = pts[coloured]
-    gen = torch.Generator().manual_seed(seed)
+    gen = default_generator(generator)
     centres = x[torch.randint(len(x), (1,), generator=gen)]
     for _ in range(1, k):  # k-means++ seeding
         d2 = torch.cdist(x, centres).pow(2).amin(dim=1)
@@ -210,109 +219,37 @@ def readout_coefficients(logits: torch.Tensor, bins: torch.Tensor, temperature: 
     return torch.stack(out).float()
 
 
-# ----------------------------------------------------------------------------- patterns
-
-
-def patterns_path(model_path: str | Path | None) -> Path:
-    """Where the patterns of a model file live: ``MODEL.patterns.safetensors`` beside it."""
-    from artkit.color.api import default_model_path
-
-    p = Path(model_path) if model_path is not None else default_model_path()
-    return p.with_name(p.name.removesuffix(".safetensors") + ".patterns.safetensors")
-
-
-def gray_batches(photos: list[torch.Tensor], crops: int, size: int, batch: int = 16,
-                 seed: int = 0) -> list[torch.Tensor]:
-    """Gray random crops of colour photos, as the colouriser sees them: (B, 3, size, size)."""
-    from artkit.color.train import random_crops
-    from artkit.core.images import rgb_to_lab
-
-    gen = torch.Generator().manual_seed(seed)
-    x = random_crops(photos, crops, size, 0.3, gen)
-    gray = ColorModel.gray_rgb(rgb_to_lab(x)[:, :1])
-    return list(gray.contiguous().split(batch))
-
-
-def fit_color_patterns(model: ColorModel, photos_dir: str | Path, *, crops: int = 160,
-                       size: int = 192, seed: int = 0, device: str | torch.device = "cpu",
-                       progress: ProgressCallback | None = None):
-    """Fit PatternNet's patterns (two-component) for backbone and decoder on gray crops.
-
-    Args:
-        model: the colouriser.
-        photos_dir: a folder of colour photos (the training photos are a good choice).
-        crops: random crops in all.
-        size: crop side.
-
-    Returns:
-        :class:`artkit.explain.patterns.Patterns` for :func:`readout` of the model.
-    """
-    from artkit.color.train import load_photos
-    from artkit.explain.patterns import fit_patterns
-
-    photos, names, _ = load_photos(photos_dir)
-    batches = gray_batches(photos, crops, size, seed=seed)
-    net = readout(model).to(device)
-    pats = fit_patterns(net, batches, "relu", positions=256, seed=seed, device=device,
-                        total=len(batches), progress=progress)
-    pats.meta.update({"model": "artkit colorize", "photos": len(names), "crops": crops,
-                      "size": size})
-    return pats.compact()
-
-
-def load_color_patterns(net: ColorReadout, model_path: str | Path | None):
-    """The patterns beside a model file, checked against the model.
-
-    Raises:
-        ArtkitError: none there, or fitted for another model.
-    """
-    from artkit.explain.patterns import Patterns
-
-    p = patterns_path(model_path)
-    if not p.is_file():
-        raise ArtkitError(f"no PatternNet patterns for the colorize model ('{p}' is missing)",
-                          "fit them with `artkit colorize fit-patterns PHOTOS --model MODEL`")
-    pats = Patterns.load(p)
-    try:
-        pats.check(net)
-    except ArtkitError:
-        raise ArtkitError(f"the patterns in '{p}' belong to another colorize model",
-                          "refit them with `artkit colorize fit-patterns PHOTOS --model MODEL`"
-                          ) from None
-    return pats
-
-
 # ----------------------------------------------------------------------------- explaining
 
 
-@dataclass
-class ColorExplanation:
-    """What drove the colours of one photo.
+@dataclass(kw_only=True)
+class ColorExplanation(Result):
+    """What drove the colours of one photo, by one or more attribution methods.
 
     Attributes:
         gray: (1, 3, h, w) the gray input at the working size.
         result: (1, 3, h, w) the coloured result at the working size.
         regions: the colour regions explained (largest first).
-        maps: ``{"colour": (3, h, w), region name: (3, h, w), …}`` attributions (in region order).
-        method: the attribution method.
-        seconds: wall time.
+        keys: the targets: ``"colour"`` then one per region (its colour name, numbered when
+            two regions share one).
+        maps: ``{method: {key: (3, h, w) attribution}}``.
     """
 
     gray: torch.Tensor
     result: torch.Tensor
     regions: list[ColourRegion]
-    maps: dict[str, torch.Tensor]
-    method: str
-    seconds: float
+    keys: list[str]
+    maps: dict[str, dict[str, torch.Tensor]]
 
-    def picture(self, *more: "ColorExplanation") -> Image.Image:
-        """One figure: gray input, result, then a map per target, each region outlined; with
-        ``more`` explanations of the same photo (other methods), one row per method."""
-        return explanation_figure(self, *more)
+    def picture(self) -> Image.Image:
+        """One figure: gray input, result, then per method a row with a map per target, each
+        region outlined in its colour (:func:`artkit.color.figure.explanation_figure`)."""
+        return explanation_figure(self)
 
 
-def _region_keys(regions: list[ColourRegion]) -> list[str]:
-    keys, seen = [], {}
+def region_keys(regions: list[ColourRegion]) -> list[str]:
+    """``"colour"`` and a name per region (``"blue"``, ``"blue 2"``, ...)."""
+    keys, seen = ["colour"], {}
     for r in regions:
         n = seen.get(r.name, 0) + 1
         seen[r.name] = n
@@ -320,152 +257,76 @@ def _region_keys(regions: list[ColourRegion]) -> list[str]:
     return keys
 
 
-def explain_colors(image, *, model: str | Path | None = None, method: str = DEFAULT_METHOD,
-                   regions: int = 3, render_size: int = 256, patterns=None, seed: int = 0,
-                   device: str | torch.device = "cpu",
+def explain_colors(model: ColorModel, image: ImageLike,
+                   methods: Sequence[str] = (DEFAULT_METHOD,), *,
+                   patterns: Patterns | None = None, regions: int = 3, render_size: int = 256,
+                   saturation: float = SATURATION, cast_removal: float = CAST_REMOVAL,
+                   generator: torch.Generator | None = None,
                    progress: ProgressCallback | None = None) -> ColorExplanation:
-    """Explain the learned colouriser on a photo: a heatmap of what drove each colour region.
+    """Explain the learned colouriser on a photo: a heatmap per method of what drove each
+    colour region.
 
     Args:
+        model: the colouriser (classification; on the device to run on).
         image: the photo (path, PIL image, array or tensor); colour photos are made gray.
-        model: a model file (default: the shipped model).
-        method: an attribution method (:data:`EXPLAIN_METHODS`); ``patternnet`` and
-            ``patternattribution`` need the model's patterns.
+        methods: attribution methods (:data:`EXPLAIN_METHODS`), a row each.
+        patterns: the model's patterns (needed by ``patternnet`` and ``patternattribution``).
         regions: most colour regions to explain (besides the overall "colour").
         render_size: long side of the working size.
-        patterns: pre-loaded patterns (default: those beside the model file).
-        seed: seed of the region grouping (and smoothgrad's noise).
-        device: where to run.
+        saturation, cast_removal: as the colouring used them (for the regions and the result).
+        generator: draws the region grouping's seeds (and smoothgrad's noise).
+        progress: progress callback (task ``"explain colours"``, one unit per method).
 
     Raises:
-        ArtkitError: unknown method, missing or mismatched patterns, a regression model.
+        ArtkitError: unknown method, a pattern method without patterns, a regression model.
     """
-    from artkit.color.api import SATURATION, as_rgb_tensor, get_model, lab_in_gamut, remove_cast
-    from artkit.color.upsample import resize, working_size
-    from artkit.core.images import rgb_to_lab
-    from artkit.core.runtime import resolve_device
-    from artkit.explain.attribute import NEEDS_PATTERNS, attribute
-    from artkit.explain.graph import trace
-
     t0 = time.perf_counter()
-    if method not in EXPLAIN_METHODS:
-        raise ArtkitError(f"unknown explain method '{method}'",
-                          f"use one of: {', '.join(EXPLAIN_METHODS)}")
+    methods = list(dict.fromkeys(methods))
+    for m in methods:
+        if m not in EXPLAIN_METHODS:
+            raise ArtkitError(f"unknown explain method '{m}'",
+                              f"use one of: {', '.join(EXPLAIN_METHODS)}")
+        if m in NEEDS_PATTERNS and patterns is None:
+            raise ArtkitError(f"{m} needs the colorize model's PatternNet patterns",
+                              "fit them with `artkit colorize fit-patterns PHOTOS --model MODEL`")
     if regions < 0:
         raise ArtkitError(f"regions must be 0 or more, got {regions}")
-    dev = resolve_device(device)
-    cm, _ = get_model(model, dev)
-    net = readout(cm)
-    if patterns is None and method in NEEDS_PATTERNS:
-        patterns = load_color_patterns(net, model)
-    rgb = as_rgb_tensor(image)
+    gen = default_generator(generator)
+    net = readout(model)
+    dev = model.bins.device
+    rgb = as_tensor(image)
     size = working_size(*rgb.shape[-2:], render_size, 8)
-    L = rgb_to_lab(resize(rgb, size))[:, :1]
-    x = ColorModel.gray_rgb(L).contiguous().to(dev)
-    report(progress, "explain colours", 0, 1)
+    L = rgb_to_lab(resize(rgb, size))[:, :1]  # (1, 1, h, w)
+    x = ColorModel.gray_rgb(L).contiguous().to(dev)  # (1, 3, h, w)
+    report(progress, "explain colours", 0, len(methods))
     with torch.no_grad():
-        z = net.logits(x)  # (1, Q, h, w)
-        ab = cm.decode(z)
-        ab = remove_cast(ab)
+        z = net.logits(x)  # (1, Q, h/4, w/4)
+        ab = remove_cast(model.decode(z), cast_removal)  # regions: the chroma before scaling
         small_L = F.interpolate(L.to(dev), size=ab.shape[-2:], mode="area")
-        shown = lab_in_gamut(small_L, ab * SATURATION)[0].cpu()  # (3, h, w), as colorize shows
-    found = colour_regions(ab[0].cpu(), shown, regions, seed) if regions else []
-    net.coeff = readout_coefficients(z.cpu(), cm.bins.cpu(), cm.config.temperature, found).to(dev)
-    keys = ["colour"] + _region_keys(found)
+        shown = lab_in_gamut(small_L, ab * saturation)[0].cpu()  # (3, h/4, w/4), as shown
+    found = colour_regions(ab[0].cpu(), shown, regions, generator=gen) if regions else []
+    keys = region_keys(found)
+    net.coeff = readout_coefficients(z.cpu(), model.bins.cpu(), model.config.temperature,
+                                     found).to(dev)  # (K, Q, h/4, w/4)
+    targets = torch.arange(len(keys))
+    batch = x.expand(len(keys), -1, -1, -1)  # every target at once: (K, 3, h, w)
+    maps: dict[str, dict[str, torch.Tensor]] = {}
     try:
         graph = trace(net, x)
-        maps = {}
-        for i, key in enumerate(keys):
-            maps[key] = attribute(net, x, method, target=i, patterns=patterns, graph=graph,
-                                  seed=seed)[0].cpu()
-            report(progress, "explain colours", i + 1, len(keys))
+        for i, m in enumerate(methods):
+            seed = int(torch.randint(2 ** 31 - 1, (1,), generator=gen))
+            attr = attribute(net, batch, m, target=targets, patterns=patterns, graph=graph,
+                             seed=seed).cpu()  # (K, 3, h, w)
+            maps[m] = dict(zip(keys, attr))
+            report(progress, "explain colours", i + 1, len(methods))
     finally:
         net.coeff = None
     with torch.no_grad():
-        result = lab_in_gamut(L, F.interpolate(ab.cpu() * SATURATION, size=L.shape[-2:],
-                                               mode="bilinear", align_corners=False))
-    return ColorExplanation(x.cpu(), result, found, maps, method, time.perf_counter() - t0)
-
-
-DISPLAY_SIGMA = 3.0  # px at a 256-pixel-wide picture: the heatmaps' smoothing for display
-
-
-def smooth(attr: torch.Tensor, sigma: float) -> torch.Tensor:
-    """(C, H, W) maps blurred by a Gaussian of ``sigma`` pixels (zero padding)."""
-    r = max(1, int(round(3 * sigma)))
-    t = torch.arange(-r, r + 1, dtype=torch.float32)
-    k = torch.exp(-t ** 2 / (2 * sigma ** 2))
-    k = k / k.sum()
-    x = attr.float()[:, None]  # (C, 1, H, W)
-    x = F.conv2d(x, k.view(1, 1, 1, -1), padding=(0, r))
-    x = F.conv2d(x, k.view(1, 1, -1, 1), padding=(r, 0))
-    return x[:, 0]
-
-
-_CAPTIONS = {
-    "patternnet": "PatternNet: the signal in the gray photo behind each colour",
-    "patternattribution": "PatternAttribution (smoothed): red = evidence for the colour, blue = against",
-}
-
-
-def _caption(method: str) -> str:
-    return _CAPTIONS.get(method, f"{method} (smoothed): red = evidence for the colour, "
-                                 "blue = against")
-
-
-def explanation_figure(*explanations: ColorExplanation) -> Image.Image:
-    """Explanations of one photo by one or more methods as one picture: gray input and result,
-    then per method a row with a map per target, each region outlined in its colour."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from artkit.core.images import tensor_to_pil
-    from artkit.explain.render import SIGNAL_METHODS, figure_image, overlay, signal_image
-
-    first = explanations[0]
-    gray = tensor_to_pil(first.gray)
-    region_of = dict(zip(_region_keys(first.regions), first.regions))
-    cols = 2 + len(first.maps)
-    rows = len(explanations)
-    row_height = 2.5 * gray.height / gray.width + 0.3
-    fig, axes = plt.subplots(rows, cols, figsize=(2.5 * cols, 0.25 * rows + 0.2 + row_height * rows),
-                             dpi=110, squeeze=False)
-    for row, ex in enumerate(explanations):
-        panels = [("gray input", np.asarray(gray), None),
-                  ("coloured", np.asarray(tensor_to_pil(ex.result)), None)] if row == 0 else \
-            [None, None]
-        for key, attr in ex.maps.items():
-            if ex.method in SIGNAL_METHODS:
-                pic = signal_image(attr)
-            else:  # per-pixel evidence alternates in sign; show its local sum, as patches count
-                pic = overlay(gray, smooth(attr.sum(0, keepdim=True),
-                                           DISPLAY_SIGMA * gray.width / 256))
-            r = region_of.get(key)
-            title = "what made it colourful" if r is None else f"{key} ({100 * r.share:.0f} %)"
-            panels.append((title if row == 0 else "", np.asarray(pic), r))
-        for col, (ax, panel) in enumerate(zip(axes[row], panels)):
-            if panel is None:
-                ax.axis("off")
-                continue
-            title, arr, r = panel
-            ax.imshow(arr, interpolation="bilinear")
-            ax.set_title(title, fontsize=9)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if col == 2:
-                ax.set_ylabel(ex.method, fontsize=8)
-            if r is not None:
-                colour = tuple(c / 255 for c in r.rgb)
-                m = F.interpolate(r.mask[None, None].float(), size=arr.shape[:2],
-                                  mode="nearest")[0, 0]
-                ax.contour(m.numpy(), levels=[0.5], colors=[colour], linewidths=1.2)
-                for spine in ax.spines.values():
-                    spine.set_edgecolor(colour)
-                    spine.set_linewidth(4)
-    fig.suptitle("\n".join(_caption(ex.method) for ex in explanations), fontsize=9)
-    return figure_image(fig)
+        up = F.interpolate(ab.cpu() * saturation, size=L.shape[-2:], mode="bilinear",
+                           align_corners=False)
+        result = lab_in_gamut(L, up)
+    return ColorExplanation(gray=x.cpu(), result=result, regions=found, keys=keys, maps=maps,
+                            seconds=time.perf_counter() - t0)
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -489,13 +350,12 @@ class ColourDegradation:
     aopc: float
 
 
-def _hue_chroma(net: ColorReadout, x: torch.Tensor, regions: list[ColourRegion]) -> torch.Tensor:
+def hue_chroma(net: ColorReadout, x: torch.Tensor, regions: list[ColourRegion],
+               cast_removal: float = CAST_REMOVAL) -> torch.Tensor:
     """(N, K) mean chroma along each region's hue, as shown (after the cast removal), for a
     batch of inputs (N, 3, H, W)."""
-    from artkit.color.api import remove_cast
-
     with torch.no_grad():
-        ab = remove_cast(net.color.decode(net.logits(x)).double())  # (N, 2, h, w)
+        ab = remove_cast(net.color.decode(net.logits(x)).double(), cast_removal)  # (N, 2, h, w)
     out = []
     for r in regions:
         u = torch.tensor(r.ab, dtype=torch.float64, device=ab.device)
@@ -505,10 +365,11 @@ def _hue_chroma(net: ColorReadout, x: torch.Tensor, regions: list[ColourRegion])
     return torch.stack(out, dim=1).cpu()
 
 
-def colour_degradation(images, methods=("lrp_epsilon", "patternattribution", "gradient"), *,
-                       model: str | Path | None = None, patterns=None, regions: int = 3,
+def colour_degradation(model: ColorModel, images: Sequence[ImageLike],
+                       methods: Sequence[str] = ("lrp_epsilon", "patternattribution", "gradient"),
+                       *, patterns: Patterns | None = None, regions: int = 3,
                        render_size: int = 256, patch: int = 16, steps: int = 24,
-                       seed: int = 0, device: str | torch.device = "cpu",
+                       generator: torch.Generator | None = None,
                        progress: ProgressCallback | None = None) -> list[ColourDegradation]:
     """Degradation curves of each method (and random order) over photos and their regions.
 
@@ -516,30 +377,27 @@ def colour_degradation(images, methods=("lrp_epsilon", "patternattribution", "gr
     are then set to the photo's mean gray, most relevant first (by the summed signed heatmap
     inside the square for PatternAttribution and the other signed methods, by its magnitude for
     the rest), and the region's predicted chroma along its hue (as shown) is followed.
+    ``generator`` draws the random orders; each photo's regions are grouped with a generator
+    seeded as ``generator`` was, as ``--explain`` groups them.
     """
-    from artkit.color.api import get_model
-    from artkit.explain.evaluate import SIGNED, degrade, patch_ranking
-
-    gen = torch.Generator().manual_seed(seed)
+    gen = default_generator(generator)
+    net = readout(model)
     runs: dict[str, list[torch.Tensor]] = {}
     for i, image in enumerate(images):
-        ex = {m: explain_colors(image, model=model, method=m, regions=regions,
-                                render_size=render_size, patterns=patterns, seed=seed,
-                                device=device) for m in methods}
-        first = ex[methods[0]]
-        if not first.regions:
+        # Each photo's regions are grouped as `--explain --seed S` groups them.
+        fresh = torch.Generator().manual_seed(gen.initial_seed())
+        ex = explain_colors(model, image, methods, patterns=patterns, regions=regions,
+                            render_size=render_size, generator=fresh)
+        if not ex.regions:
             continue
-        net = readout(get_model(model, device)[0])
-        x = first.gray.to(device)
+        x = ex.gray.to(model.bins.device)
         _, _, h, w = x.shape
-        gh, gw = h // patch, w // patch
         fill = x.mean(dim=(2, 3), keepdim=True).expand_as(x)
-        for k, r in enumerate(first.regions, start=1):
-            key = list(first.maps)[k]
-            orders = {m: patch_ranking(ex[m].maps[key], patch, m in SIGNED) for m in methods}
-            orders["random"] = torch.randperm(gh * gw, generator=gen)
+        for r, key in zip(ex.regions, ex.keys[1:]):
+            orders = {m: patch_ranking(ex.maps[m][key], patch, m in SIGNED) for m in methods}
+            orders["random"] = torch.randperm((h // patch) * (w // patch), generator=gen)
             for m, order in orders.items():
-                vals = degrade(lambda batch, _r=r: _hue_chroma(net, batch, [_r]), x[0], order, 0,
+                vals = degrade(lambda batch, _r=r: hue_chroma(net, batch, [_r]), x[0], order, 0,
                                patch, steps, fill[0])
                 runs.setdefault(m, []).append(torch.tensor(vals))
         report(progress, "colour degradation", i + 1, len(images))

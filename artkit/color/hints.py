@@ -9,17 +9,25 @@ with σ_r² the variance of Y over r's window. Scribbled pixels keep their chrom
 form one sparse square system ``A u = b`` shared by U and V, so it is factorised once (SuperLU)
 and solved for both channels.
 
-Everything here works on numpy float64 arrays; :func:`hint_mask` and :func:`check_hints` turn a
-scribble image into the marked pixels and their chroma.
+The solver works on numpy float64 arrays; :func:`hint_mask` and :func:`check_hints` turn a
+scribble image into the marked pixels and their chroma, and :func:`hints_chroma` runs the whole
+method for a photo at a working size (scribbles area-averaged down to it).
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+import torch
+import torch.nn.functional as F
+from PIL import Image
 
+from artkit.color.upsample import resize
 from artkit.core.errors import ArtkitError
+from artkit.core.images import ImageLike, as_tensor, load_image, rgb_to_yuv
 
 # Floor of the window variance (Y in [0, 1]); keeps weights finite in flat regions.
 MIN_VARIANCE = 2e-5
@@ -211,3 +219,72 @@ def check_hints(mask: np.ndarray, uv: np.ndarray, where: str = "hints image") ->
     if chroma.max() < MIN_CHROMA:
         raise ArtkitError(f"the {where} has no colour: every scribble is gray",
                           "scribble with saturated colours")
+
+
+def load_hints(hints: ImageLike, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None]:
+    """The scribble image as (H, W, 3) RGB and optional (H, W) alpha, checked against the photo.
+
+    Args:
+        hints: a path, PIL image, (H, W, 3|4) array (uint8, or floats in [0, 1]) or tensor; an
+            alpha channel marks the scribbles of a transparent layer.
+        shape: (H, W) of the photo.
+
+    Raises:
+        ArtkitError: unreadable, or of another size than the photo.
+    """
+    if isinstance(hints, (str, os.PathLike)):
+        arr = np.asarray(load_image(hints, "RGBA"), dtype=np.float64) / 255.0
+    elif isinstance(hints, Image.Image):
+        arr = np.asarray(hints.convert("RGBA"), dtype=np.float64) / 255.0
+    elif isinstance(hints, np.ndarray) and hints.ndim == 3 and hints.shape[2] in (3, 4):
+        arr = np.nan_to_num(hints.astype(np.float64))  # floats kept at full precision
+        if hints.dtype == np.uint8 or arr.max() > 1.5:
+            arr = arr / 255.0
+        arr = arr.clip(0, 1)
+    else:
+        arr = as_tensor(hints, what="hints image")[0].permute(1, 2, 0).double().numpy()
+    if arr.shape[:2] != tuple(shape):
+        raise ArtkitError(f"the hints image is {arr.shape[1]}×{arr.shape[0]} but the photo is "
+                          f"{shape[1]}×{shape[0]}",
+                          "draw the hints on a copy of the photo (same size)")
+    rgb, alpha = arr[..., :3], (arr[..., 3] if arr.shape[2] == 4 else None)
+    if alpha is not None:
+        rgb = rgb * alpha[..., None] + (1 - alpha[..., None])  # composite onto white
+    return rgb, alpha
+
+
+def hints_chroma(rgb: torch.Tensor, hints: ImageLike, size: tuple[int, int]
+                 ) -> tuple[torch.Tensor, dict]:
+    """UV chroma of a photo from its scribbles, solved at the working ``size``.
+
+    Args:
+        rgb: (1, 3, H, W) the photo (its luminance guides the propagation).
+        hints: the scribble image (see :func:`load_hints`).
+        size: (h, w) working size; scribbles are area-averaged to it, and a working pixel is
+            marked when a quarter of it is scribbled (any covered pixel, for thin strokes).
+
+    Returns:
+        ``((1, 2, h, w) UV, {"hint_pixels": n})``.
+
+    Raises:
+        ArtkitError: scribbles of the wrong size, none, or gray ones.
+    """
+    H, W = rgb.shape[-2:]
+    y_full = rgb_to_yuv(rgb.double().cpu())[0, 0].numpy()  # (H, W)
+    hint_rgb, alpha = load_hints(hints, (H, W))
+    mask, uv = hint_mask(y_full, hint_rgb, alpha)
+    check_hints(mask, uv)
+    if (H, W) != tuple(size):
+        m = torch.from_numpy(mask.astype(np.float64))[None, None]
+        u = torch.from_numpy(uv * mask[..., None]).permute(2, 0, 1)[None]
+        cover = F.interpolate(m, size=size, mode="area")
+        uv_s = (F.interpolate(u, size=size, mode="area") / cover.clamp(min=1e-9))[0]
+        mask_s = (cover[0, 0] >= 0.25).numpy()
+        if not mask_s.any():  # thin scribbles: keep any covered pixel
+            mask_s = (cover[0, 0] > 0).numpy()
+        uv_s = uv_s.permute(1, 2, 0).numpy()
+        y_s = resize(torch.from_numpy(y_full)[None, None], size)[0, 0].numpy()
+    else:
+        mask_s, uv_s, y_s = mask, uv, y_full
+    out = solve(y_s, uv_s, mask_s)  # (h, w, 2)
+    return torch.from_numpy(out).permute(2, 0, 1)[None].float(), {"hint_pixels": int(mask.sum())}

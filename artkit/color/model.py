@@ -10,15 +10,15 @@ chroma, either
   10-unit grid, trained with class-rebalanced cross-entropy on soft-encoded targets and decoded by
   the annealed mean (temperature 0.38), which keeps the colours of rare, saturated bins.
 
-Model files are safetensors: the decoder's weights (float16), the ab bins, the rebalancing
-weights, and metadata naming the architecture, so a file of any other kind is refused clearly.
+:meth:`ColorModel.save` writes the decoder (not the frozen backbone) as an artifact of kind
+``colorize-model``; :mod:`artkit.color.model_file` reads it back, checking every field first.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,17 +26,29 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from artkit.core.errors import ArtkitError
+from artkit.core.artifacts import describe, save_artifact
+from artkit.core.config import Config, param
+from artkit.core.images import linear_to_srgb, rgb_to_lab
+from artkit.core.presets import presets_root
+from artkit.core.provenance import record
+from artkit.core.runtime import default_generator
+from artkit.nets.efficientnet import EFFICIENTNET_SIZES, EfficientNetLite0, load_efficientnet
+from artkit.nets.vgg import VGGConfig, VGGFeatures, load_vgg
+from artkit.weights import loaded_weights
 
-MODEL_KIND = "artkit-colorize-hypercolumn"
+MODEL_KIND = "colorize-model"
 MODEL_VERSION = 1
+LEGACY_KIND = "artkit-colorize-hypercolumn"  # files written before the artifact convention
+HINT = "train one with `artkit colorize train PHOTOS -o MODEL.safetensors`"
+describe(MODEL_KIND, "colorize model", HINT)
+BACKBONES = ("efficientnet-lite0", "vgg16-hed", "tiny")
 GRID = 10.0  # ab bin size
 AB_RANGE = 110.0  # bins cover [-110, 110]²
 TEMPERATURE = 0.38
 
 
 @dataclass
-class ColorModelConfig:
+class ColorModelConfig(Config):
     """Sizes of a colouriser.
 
     Args:
@@ -47,20 +59,38 @@ class ColorModelConfig:
         rebalance: λ of the rebalancing weights ``((1 − λ) p̃ + λ / Q)⁻¹``.
     """
 
-    backbone: str = "efficientnet-lite0"
-    loss: str = "classification"
-    dim: int = 64
-    temperature: float = TEMPERATURE
-    rebalance: float = 0.5
+    backbone: str = param("efficientnet-lite0", choices=BACKBONES,
+                          help="frozen feature network")
+    loss: str = param("classification", choices=("classification", "regression"))
+    dim: int = param(64, ge=4, le=512, help="decoder channels")
+    temperature: float = param(TEMPERATURE, gt=0, le=1, help="annealed-mean temperature")
+    rebalance: float = param(0.5, ge=0, le=1, help="class-rebalancing λ")
 
-    def validate(self) -> None:
-        if self.backbone not in ("efficientnet-lite0", "vgg16-hed", "tiny"):
-            raise ArtkitError(f"unknown backbone '{self.backbone}'",
-                              "use efficientnet-lite0 or vgg16-hed")
-        if self.loss not in ("classification", "regression"):
-            raise ArtkitError(f"unknown loss '{self.loss}'", "use classification or regression")
-        if not 0 < self.temperature <= 1:
-            raise ArtkitError(f"temperature must be in (0, 1], got {self.temperature}")
+
+def default_model_path() -> Path:
+    """The shipped model: ``presets/color/default.safetensors``."""
+    return Path(str(presets_root())) / "color" / "default.safetensors"
+
+
+def init_parameters(module: nn.Module, generator: torch.Generator) -> None:
+    """Re-draw the weights of every Conv2d / Linear in ``module`` from ``generator``, with
+    PyTorch's default scheme (Kaiming-uniform, a = √5; biases uniform in ±1/√fan_in), so a
+    network's initial weights depend on the generator and never on global random state."""
+    with torch.no_grad():
+        for m in module.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)
+                if m.bias is not None:
+                    fan_in = m.weight[0].numel()
+                    bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+                    nn.init.uniform_(m.bias, -bound, bound, generator=generator)
+
+
+def _store_weights(name: str) -> None:
+    """Record a weight-store set that was just loaded, with the hash the store knows."""
+    sha = loaded_weights().get(name)
+    if sha:
+        record(name, sha)
 
 
 # ----------------------------------------------------------------------------------- ab bins
@@ -73,8 +103,6 @@ def gamut_bins() -> torch.Tensor:
 
 @functools.lru_cache(maxsize=1)
 def _gamut_bins() -> torch.Tensor:
-    from artkit.core.images import rgb_to_lab
-
     g = torch.linspace(0, 1, 48, dtype=torch.float64)
     rgb = torch.stack(torch.meshgrid(g, g, g, indexing="ij")).reshape(3, -1, 1)  # (3, N, 1)
     ab = rgb_to_lab(rgb)[1:].reshape(2, -1).T  # (N, 2)
@@ -143,7 +171,7 @@ class Backbone(nn.Module):
 
     Args:
         name: ``"efficientnet-lite0"`` / ``"vgg16-hed"`` (pretrained, from the weight store) or
-            ``"tiny"`` (a small random EfficientNet for tests).
+            ``"tiny"`` (a small EfficientNet with fixed random weights, for tests).
         pretrained: load the store's weights (false: random, for shape checks).
     """
 
@@ -152,23 +180,26 @@ class Backbone(nn.Module):
     def __init__(self, name: str, pretrained: bool = True):
         super().__init__()
         self.name = name
-        if name == "vgg16-hed":
-            from artkit.nets.vgg import VGGConfig, VGGFeatures, load_vgg
+        with torch.random.fork_rng(devices=[]):  # default inits draw from the global state
+            self._build(name, pretrained)
+        self.net.eval()
+        for p in self.net.parameters():
+            p.requires_grad_(False)
 
+    def _build(self, name: str, pretrained: bool) -> None:
+        if name == "vgg16-hed":
             self.net = load_vgg("vgg16-hed") if pretrained else VGGFeatures(VGGConfig())
+            if pretrained:
+                _store_weights("vgg16-hed")
             self.channels = [self.net.out_channels(t) for t in self.VGG_TAPS]
             self.strides = [1, 2, 4, 8]
         else:
-            from artkit.nets.efficientnet import EFFICIENTNET_SIZES, EfficientNetLite0
-
             if name == "tiny":  # random but fixed weights, so saved models reload the same
-                with torch.random.fork_rng(devices=[]):
-                    torch.manual_seed(0)
-                    net = EfficientNetLite0(EFFICIENTNET_SIZES["tiny"])
+                net = EfficientNetLite0(EFFICIENTNET_SIZES["tiny"])
+                init_parameters(net, torch.Generator().manual_seed(0))
             elif pretrained:
-                from artkit.nets.efficientnet import load_efficientnet
-
                 net = load_efficientnet("cpu")
+                _store_weights("efficientnet-lite0")
             else:
                 net = EfficientNetLite0(EFFICIENTNET_SIZES["lite0"])
             self.net = net
@@ -185,9 +216,6 @@ class Backbone(nn.Module):
                     self.taps.append(i - 1)
                     self.channels.append(out)
                     self.strides.append(stride)
-        self.net.eval()
-        for p in self.net.parameters():
-            p.requires_grad_(False)
 
     def train(self, mode: bool = True) -> "Backbone":  # always frozen, always eval
         super().train(mode)
@@ -282,9 +310,11 @@ class ColorModel(nn.Module):
     Args:
         config: the sizes.
         pretrained: load the backbone's pretrained weights.
+        generator: draws the decoder's initial weights (default: a generator seeded with 0).
     """
 
-    def __init__(self, config: ColorModelConfig | None = None, pretrained: bool = True):
+    def __init__(self, config: ColorModelConfig | None = None, pretrained: bool = True, *,
+                 generator: torch.Generator | None = None):
         super().__init__()
         self.config = config = config or ColorModelConfig()
         config.validate()
@@ -294,14 +324,14 @@ class ColorModel(nn.Module):
         self.register_buffer("weights", torch.ones(len(bins)))
         self.register_buffer("mean_ab", torch.zeros(2))
         out = len(bins) if config.loss == "classification" else 2
-        self.decoder = HypercolumnDecoder(self.backbone.channels, self.backbone.strides,
-                                          config.dim, out)
+        with torch.random.fork_rng(devices=[]):  # its weights come from the generator below
+            self.decoder = HypercolumnDecoder(self.backbone.channels, self.backbone.strides,
+                                              config.dim, out)
+        init_parameters(self.decoder, default_generator(generator))
 
     @staticmethod
     def gray_rgb(L: torch.Tensor) -> torch.Tensor:
         """(B, 1, H, W) L in [0, 100] → (B, 3, H, W) the gray sRGB image of that lightness."""
-        from artkit.core.images import linear_to_srgb
-
         fy = (L + 16.0) / 116.0
         y = torch.where(fy ** 3 > 216.0 / 24389.0, fy ** 3, L * 27.0 / 24389.0)  # luminance Y
         return linear_to_srgb(y.clamp(0, 1)).expand(-1, 3, -1, -1)
@@ -337,6 +367,8 @@ class ColorModel(nn.Module):
     # ------------------------------------------------------------------------- files
 
     def decoder_state(self) -> dict[str, torch.Tensor]:
+        """What a model file holds: the decoder (float16), the bins, the rebalancing weights
+        and the mean chroma (float32)."""
         sd = {f"decoder.{k}": v.detach().half().contiguous()
               for k, v in self.decoder.state_dict().items()}
         sd["bins"] = self.bins.float().contiguous()
@@ -344,81 +376,14 @@ class ColorModel(nn.Module):
         sd["mean_ab"] = self.mean_ab.float().contiguous()
         return sd
 
-    def save(self, path: str | Path, extra: dict | None = None, force: bool = True) -> Path:
-        """Write the decoder (not the frozen backbone) as safetensors, atomically."""
-        from safetensors.torch import save_file
+    def save(self, path: str | Path, training: dict | None = None, force: bool = False) -> Path:
+        """Write the model file (the decoder, not the frozen backbone), atomically.
 
-        from artkit.core.files import atomic_path
-
-        meta = {"kind": MODEL_KIND, "version": str(MODEL_VERSION),
-                "config": json.dumps(dataclasses.asdict(self.config)),
-                "extra": json.dumps(extra or {})}
-        with atomic_path(path, force) as tmp:
-            save_file(self.decoder_state(), str(tmp), metadata=meta)
-        return Path(path)
-
-
-def read_model_file(path: str | Path) -> tuple[ColorModelConfig, dict[str, torch.Tensor], dict]:
-    """Read and check a model file: ``(config, tensors, extra)``.
-
-    Raises:
-        ArtkitError: missing, not safetensors, or not an artkit colorize model.
-    """
-    from safetensors import safe_open
-
-    path = Path(path)
-    if not path.is_file():
-        raise ArtkitError(f"model file '{path}' does not exist",
-                          "train one with `artkit colorize train PHOTOS -o MODEL.safetensors`")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as exc:  # safetensors raises its own error types
-        raise ArtkitError(f"'{path}' is not a safetensors model file ({type(exc).__name__})",
-                          "give a model written by `artkit colorize train`") from None
-    if meta.get("kind") != MODEL_KIND:
-        what = meta.get("kind") or meta.get("format") or "no artkit colorize metadata"
-        raise ArtkitError(f"'{path}' is not an artkit colorize model ({what})",
-                          "give a model written by `artkit colorize train`")
-    if int(meta.get("version", 0)) != MODEL_VERSION:
-        raise ArtkitError(f"'{path}' is a colorize model of version {meta.get('version')}; "
-                          f"this artkit reads version {MODEL_VERSION}", "retrain it")
-    try:
-        cfg = ColorModelConfig(**json.loads(meta["config"]))
-        extra = json.loads(meta.get("extra", "{}"))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ArtkitError(f"'{path}' has unreadable model metadata: {exc}") from None
-    cfg.validate()
-    return cfg, tensors, extra
-
-
-def load_model(path: str | Path, pretrained: bool = True) -> tuple[ColorModel, dict]:
-    """Build a :class:`ColorModel` from a file (the backbone from the weight store).
-
-    Returns:
-        ``(model in eval mode, extra metadata)``.
-
-    Raises:
-        ArtkitError: the file is not a colorize model, or its tensors do not fit the architecture.
-    """
-    cfg, tensors, extra = read_model_file(path)
-    model = ColorModel(cfg, pretrained=pretrained)
-    dec = {k[len("decoder."):]: v.float() for k, v in tensors.items() if k.startswith("decoder.")}
-    own = model.decoder.state_dict()
-    for k, v in own.items():
-        if k not in dec or tuple(dec[k].shape) != tuple(v.shape):
-            got = tuple(dec[k].shape) if k in dec else "missing"
-            raise ArtkitError(f"'{path}' does not fit the {cfg.backbone} colouriser: decoder "
-                              f"weight '{k}' is {got}, expected {tuple(v.shape)}",
-                              "the file was made for another architecture; retrain it")
-    model.decoder.load_state_dict(dec)
-    for name in ("bins", "weights", "mean_ab"):
-        if name in tensors:
-            if tensors[name].shape != getattr(model, name).shape:
-                raise ArtkitError(f"'{path}': tensor '{name}' has shape "
-                                  f"{tuple(tensors[name].shape)}, expected "
-                                  f"{tuple(getattr(model, name).shape)}", "retrain it")
-            getattr(model, name).copy_(tensors[name].float())
-    model.eval()
-    return model, extra
+        Args:
+            path: the ``.safetensors`` file.
+            training: the training record kept in the file (photos, losses, recipe).
+            force: overwrite an existing file.
+        """
+        meta = {"config": dataclasses.asdict(self.config), "training": training or {}}
+        return save_artifact(path, self.decoder_state(), kind=MODEL_KIND,
+                             version=MODEL_VERSION, meta=meta, force=force)

@@ -6,12 +6,20 @@ chroma is modelled as an affine function ``a·Y + b`` of the luminance, the coef
 at the working size and upsampled, and applied to the full-resolution luminance. Colour edges then
 follow the luminance edges of the full-size photo instead of the blurry bilinear ones, so colour
 does not bleed across strong edges.
+
+:func:`load_rgb` reads an input already shrunk (a JPEG is decoded at a reduced scale), for
+inputs that are only needed small: references, evaluation photos.
 """
 
 from __future__ import annotations
 
+import os
+
 import torch
 import torch.nn.functional as F
+from PIL import Image
+
+from artkit.core.images import ImageLike, as_tensor, load_image
 
 
 def box(x: torch.Tensor, r: int) -> torch.Tensor:
@@ -76,3 +84,14 @@ def guided_upsample(chroma: torch.Tensor, guide_full: torch.Tensor, radius: int 
         a = F.interpolate(a, size=(H, W), mode="bilinear", align_corners=False)
         b = F.interpolate(b, size=(H, W), mode="bilinear", align_corners=False)
     return a * guide_full + b
+
+
+def load_rgb(image: ImageLike, what: str = "image", max_side: int | None = None) -> torch.Tensor:
+    """An image-like input as (1, 3, H, W) RGB in [0, 1]; a file is shrunk while it is decoded
+    (JPEG draft mode) so its long side is at most ``max_side``."""
+    if isinstance(image, (str, os.PathLike)) and max_side is not None:
+        im = load_image(image, "RGB")
+        if max(im.size) > max_side:
+            im.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        return as_tensor(im, what=what)
+    return as_tensor(image, what=what)

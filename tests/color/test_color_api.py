@@ -1,4 +1,4 @@
-"""``artkit.color.colorize``: exemplar matching, odd input formats, gamut handling."""
+"""``artkit.color``'s front door: the Colorizer, exemplar matching, odd inputs, gamut handling."""
 
 from __future__ import annotations
 
@@ -7,19 +7,12 @@ import pytest
 import torch
 from PIL import Image
 
-from artkit.color import colorize, exemplar
-from artkit.color.api import lab_in_gamut, yuv_in_gamut
-from artkit.color.model import Backbone
+from artkit.color import ColorizeResult, Colorizer, colorize
+from artkit.color.chroma import lab_in_gamut, yuv_in_gamut
 from artkit.core.errors import ArtkitError
 from artkit.core.images import rgb_to_lab, rgb_to_yuv
-
-
-@pytest.fixture
-def tiny_backbone(monkeypatch):
-    """The exemplar method on a small random network (no pretrained weights needed)."""
-    net = Backbone("tiny")
-    monkeypatch.setattr(exemplar, "_backbone", lambda device: net)
-    return net
+from artkit.core.provenance import recording
+from artkit.core.result import Result
 
 
 def _two_colour(h=32, w=48):
@@ -30,9 +23,48 @@ def _two_colour(h=32, w=48):
     return torch.from_numpy(np.clip(img, 0, 1)).permute(2, 0, 1)[None]
 
 
-def test_exemplar_from_the_photo_itself_restores_its_colours(tiny_backbone):
+@pytest.fixture(scope="module")
+def tiny_colorizer(tiny_path):
+    """A Colorizer on the tiny model; exemplar matching shares its (tiny) backbone."""
+    return Colorizer(tiny_path, device="cpu", methods=("model", "exemplar", "hints"))
+
+
+def test_colorizer_holds_its_networks_and_records_them(tiny_path, tiny_colorizer):
+    c = tiny_colorizer
+    assert c.device == torch.device("cpu") and c.model is not None
+    assert set(c.weights) == {"colorize:tiny.safetensors"} and len(c.weights[
+        "colorize:tiny.safetensors"]) == 64
+    assert c._backbone is c.model.backbone  # exemplar shares the model's backbone
+    with recording() as used:
+        res = c.colorize(_two_colour(), "model")
+    assert isinstance(res, ColorizeResult) and isinstance(res, Result)
+    assert res.weights == c.weights and used == c.weights  # the run's manifest sees them
+    assert res.seconds > 0 and res.to_dict()["image_shape"] == [1, 3, 32, 48]
+    again = c.colorize(_two_colour(), "model")
+    assert torch.equal(res.image, again.image)  # no state carried between calls
+
+
+def test_a_colorizer_serves_only_the_methods_it_loaded():
+    c = Colorizer(methods=("hints",), device="cpu")  # loads nothing, needs no weights
+    assert c.model is None and c.weights == {}
+    with pytest.raises(ArtkitError, match="built for hints, not the model method"):
+        c.colorize(_two_colour(), "model")
+    with pytest.raises(ArtkitError, match="unknown method 'magic'"):
+        Colorizer(methods=("magic",))
+
+
+def test_settings_are_checked_in_one_pass(tiny_colorizer):
+    with pytest.raises(ArtkitError, match="--saturation must be ≤ 2"):
+        tiny_colorizer.colorize(_two_colour(), "model", saturation=3.0)
+    with pytest.raises(ArtkitError, match="--render-size must be ≥ 16"):
+        tiny_colorizer.colorize(_two_colour(), "model", render_size=8)
+    with pytest.raises(ArtkitError, match="--cast-removal must be ≤ 1"):
+        tiny_colorizer.colorize(_two_colour(), "model", cast_removal=1.5)
+
+
+def test_exemplar_from_the_photo_itself_restores_its_colours(tiny_colorizer):
     photo = _two_colour()
-    res = colorize(photo, "exemplar", reference=photo)
+    res = tiny_colorizer.colorize(photo, "exemplar", reference=photo)
     assert res.method == "exemplar" and res.was_color
     out = res.image[0]
     assert (out[0, :, :20] > out[2, :, :20]).float().mean() > 0.9  # red half stays red
@@ -41,23 +73,23 @@ def test_exemplar_from_the_photo_itself_restores_its_colours(tiny_backbone):
     assert (L_in - L_out).abs().max() < 1.5  # luminance kept
 
 
-def test_exemplar_reference_errors(tmp_path, tiny_backbone):
+def test_exemplar_reference_errors(tmp_path, tiny_colorizer):
     empty = tmp_path / "refs"
     empty.mkdir()
     with pytest.raises(ArtkitError, match="holds no images"):
-        colorize(_two_colour(), "exemplar", reference=empty)
+        tiny_colorizer.colorize(_two_colour(), "exemplar", reference=empty)
     gray = torch.full((1, 3, 20, 20), 0.5)
     with pytest.raises(ArtkitError, match="no colour to give"):
-        colorize(_two_colour(), "exemplar", reference=gray)
+        tiny_colorizer.colorize(_two_colour(), "exemplar", reference=gray)
 
 
-def test_reference_folder_picks_and_reports(tmp_path, tiny_backbone):
+def test_reference_folder_picks_and_reports(tmp_path, tiny_colorizer):
     refs = tmp_path / "refs"
     refs.mkdir()
     for i in range(4):
         arr = (np.random.default_rng(i).random((24, 24, 3)) * 255).astype(np.uint8)
         Image.fromarray(arr).save(refs / f"r{i}.png")
-    res = colorize(_two_colour(), "exemplar", reference=refs)
+    res = tiny_colorizer.colorize(_two_colour(), "exemplar", reference=refs)
     assert len(res.details["references"]) == 3
 
 
@@ -75,15 +107,26 @@ def test_odd_input_formats_work(tmp_path, kind):
         Image.fromarray(base).convert("P").save(p)
     hints = np.repeat((np.asarray(Image.open(p).convert("L")) / 255.0)[..., None], 3, axis=2)
     hints[5:10, 5:10] = (0.9, 0.1, 0.1)
-    res = colorize(p, "hints", hints=hints)
+    res = colorize(p, "hints", hints=hints, device="cpu")
     assert res.image.shape == (1, 3, 24, 32)
+    assert res.image[0, 0, 7, 7] > res.image[0, 2, 7, 7] + 0.2  # the red stroke is red
+
+
+def test_hints_on_a_transparent_layer(tmp_path):
+    photo = np.tile(np.linspace(0.2, 0.8, 32), (24, 1))
+    layer = np.zeros((24, 32, 4), np.uint8)
+    layer[:, 24:] = (30, 60, 220, 255)  # blue strokes on the right, the rest transparent
+    Image.fromarray(layer, "RGBA").save(tmp_path / "layer.png")
+    res = colorize(photo, "hints", hints=tmp_path / "layer.png", device="cpu")
+    assert res.details["hint_pixels"] == 24 * 8
+    assert (res.image[0, 2, :, 26:] > res.image[0, 0, :, 26:]).all()
 
 
 def test_non_image_is_a_clear_error(tmp_path):
     p = tmp_path / "notes.png"
     p.write_text("hello")
     with pytest.raises(ArtkitError, match="cannot read image"):
-        colorize(p, "hints", hints=np.zeros((2, 2, 3)))
+        colorize(p, "hints", hints=np.zeros((2, 2, 3)), device="cpu")
 
 
 def test_out_of_gamut_chroma_keeps_luminance():
@@ -100,7 +143,8 @@ def test_out_of_gamut_chroma_keeps_luminance():
 
 def test_keep_color_input_and_unknown_method():
     photo = _two_colour()
-    res = colorize(photo, "hints", hints=np.zeros((32, 48, 3)), keep_color_input=True)
+    res = colorize(photo, "hints", hints=np.zeros((32, 48, 3)), keep_color_input=True,
+                   device="cpu")
     assert res.method == "kept" and torch.equal(res.image, photo)
     with pytest.raises(ArtkitError, match="unknown method"):
         colorize(photo, "magic")
@@ -115,7 +159,10 @@ def test_shipped_model_colours_a_real_photo(real_weights):
 
     photo = torch.from_numpy(skimage.data.astronaut()[::4, ::4].copy()).permute(2, 0, 1)[None]
     photo = photo.float() / 255.0
-    res = colorize(photo, "model")
+    c = Colorizer(device="cpu", methods=("model", "exemplar"))
+    assert c._backbone is c.model.backbone  # one EfficientNet serves both methods
+    assert set(c.weights) == {"colorize:default", "efficientnet-lite0"}
+    res = c.colorize(photo, "model")
     assert res.method == "model" and res.image.shape == photo.shape
     assert colourfulness(res.image) > 0.3 * colourfulness(photo)
     L_in, L_out = rgb_to_lab(photo)[:, 0], rgb_to_lab(res.image)[:, 0]

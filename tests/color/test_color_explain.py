@@ -2,46 +2,47 @@
 
 from __future__ import annotations
 
-import numpy as np
+import json
+
 import pytest
 import torch
+from color_helpers import tiny_model
 from PIL import Image
+from safetensors import safe_open
+from safetensors.torch import save_file
 from torch import nn
 from typer.testing import CliRunner
 
 from artkit.cli import app
-from artkit.color.explain import (colour_name, colour_regions, explain_colors,
-                                  fit_color_patterns, load_color_patterns, patterns_path,
-                                  readout, readout_coefficients)
-from artkit.color.model import ColorModel, ColorModelConfig, annealed_mean, gamut_bins
+from artkit.color import Colorizer
+from artkit.color.explain import (colour_degradation, colour_name, colour_regions,
+                                  explain_colors, readout, readout_coefficients)
+from artkit.color.model import ColorModel, annealed_mean, gamut_bins
+from artkit.color.model_file import load_model
+from artkit.color.patterns import (fit_color_patterns, load_color_patterns, patterns_path,
+                                   save_color_patterns)
+from artkit.core.artifacts import load_artifact, save_artifact
 from artkit.core.errors import ArtkitError
-from artkit.explain.attribute import attribute
-from artkit.explain.graph import fingerprint, trace
-from artkit.explain.patterns import Patterns
+from artkit.explain import Patterns, attribute, trace
 
 runner = CliRunner()
 
 
-def _photos(folder, n=2, size=(56, 48)):
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for i in range(n):
-        arr = np.zeros((size[1], size[0], 3), np.uint8)
-        arr[:, : size[0] // 2] = (200, 60 + 40 * i, 30)
-        arr[:, size[0] // 2:] = (30, 90, 200)
-        arr = np.clip(arr + rng.integers(0, 30, arr.shape), 0, 255).astype(np.uint8)
-        Image.fromarray(arr).save(folder / f"p{i}.png")
-    return folder
+def _fingerprint(model: nn.Module) -> str:
+    """Patterns fitted on ``model`` know its fingerprint (explain's, through fit_patterns)."""
+    from artkit.explain import fit_patterns
+
+    return fit_patterns(model, [torch.randn(1, 2, 6, 6)], "linear").fingerprint
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """A tiny colouriser file and a folder of colour photos."""
-    root = tmp_path_factory.mktemp("explain")
-    path = root / "tiny.safetensors"
-    torch.manual_seed(0)
-    ColorModel(ColorModelConfig(backbone="tiny", dim=8)).save(path)
-    return path, _photos(root / "photos")
+def tiny(tmp_path_factory, photos_dir):
+    """A tiny colouriser file with its patterns beside it, and a folder of colour photos."""
+    path = tiny_model(tmp_path_factory.mktemp("explain") / "tiny.safetensors")
+    net = readout(load_model(path)[0])
+    pats = fit_color_patterns(net, photos_dir, crops=16, size=48)
+    save_color_patterns(pats, patterns_path(path))
+    return path, photos_dir
 
 
 def test_groupnorm_is_its_frozen_scaling_for_the_pattern_methods():
@@ -54,7 +55,7 @@ def test_groupnorm_is_its_frozen_scaling_for_the_pattern_methods():
     # PatternNet with patterns equal to the weights is the gradient of the network in which the
     # GroupNorm's mean and deviation are constants.
     pats = Patterns({"0": model[0].weight.detach(), "3": model[3].weight.detach()}, {}, {},
-                    {"0": False, "3": False}, fingerprint(model))
+                    {"0": False, "3": False}, _fingerprint(model))
     got = attribute(model, x, "patternnet", target=1, patterns=pats)
 
     xi = x.clone().requires_grad_(True)
@@ -114,8 +115,6 @@ def test_colour_regions_and_names():
 
 def test_readout_is_traceable_and_fits_the_model(tiny):
     path, _ = tiny
-    from artkit.color.model import load_model
-
     cm, _ = load_model(path)
     net = readout(cm)
     L = torch.rand(1, 1, 32, 40) * 100
@@ -132,60 +131,130 @@ def test_readout_is_traceable_and_fits_the_model(tiny):
         assert torch.allclose(net(x), z.mean(dim=(2, 3)))
 
 
-def test_explain_end_to_end_on_a_tiny_model(tiny, tmp_path):
+def test_explain_end_to_end_on_a_tiny_model(tiny):
     path, photos = tiny
-    from artkit.color.api import get_model
-
-    cm, _ = get_model(path)
-    pats = fit_color_patterns(cm, photos, crops=16, size=48)
-    assert pats.meta["photos"] == 2 and "color.decoder.head" in pats.linear
-    pats.save(patterns_path(path), dtype="int8")
-    loaded = load_color_patterns(readout(cm), path)
+    c = Colorizer(path, device="cpu", methods=("model",))
     photo = Image.open(photos / "p0.png")
-    for method in ("lrp_epsilon", "patternattribution", "patternnet", "gradient"):
-        ex = explain_colors(photo, model=path, method=method, render_size=48, patterns=loaded)
-        assert list(ex.maps)[0] == "colour" and len(ex.maps) == 1 + len(ex.regions)
-        for attr in ex.maps.values():
+    methods = ["lrp_epsilon", "patternattribution", "patternnet", "gradient"]
+    ex = c.explain(photo, methods, render_size=48)
+    assert list(ex.maps) == methods and ex.keys[0] == "colour"
+    assert set(ex.weights) == {"colorize:tiny.safetensors", "colorize-patterns:"
+                               "tiny.patterns.safetensors"}
+    for maps in ex.maps.values():
+        assert list(maps) == ex.keys and len(ex.keys) == 1 + len(ex.regions)
+        for attr in maps.values():
             assert attr.shape == ex.gray.shape[1:] and torch.isfinite(attr).all()
-        pic = ex.picture()
-        assert pic.width > 3 * pic.height > 0
+    # Every target in one batched pass gives what one pass per target gives.
+    one = attribute(readout(c.model), ex.gray, "gradient", target=0)[0]
+    assert one.shape == ex.maps["gradient"]["colour"].shape
     with pytest.raises(ArtkitError, match="unknown explain method"):
-        explain_colors(photo, model=path, method="deconv")
+        c.explain(photo, ["deconv"])
+    default = c.explain(photo, render_size=48)  # PatternNet's signal and LRP-ε's evidence
+    assert list(default.maps) == ["patternnet", "lrp_epsilon"] and not default.notes
+    pic = default.picture()  # a row per method: gray, result, a map per target
+    assert pic.width > 1.5 * pic.height > 0
+
+
+def test_patterns_files_are_checked_field_by_field(tiny, tmp_path):
+    path, photos = tiny
+    net = readout(load_model(path)[0])
+    good = patterns_path(path)
+    art = load_artifact(good, "colorize-patterns")
+    assert art.meta["dtype"] == "int8" and any(k.startswith("scale:") for k in art.tensors)
+
+    def broken(tensors=None, **meta):
+        model = tmp_path / "m.safetensors"
+        model.write_bytes(path.read_bytes())
+        save_artifact(patterns_path(model), {**art.tensors, **(tensors or {})},
+                      kind="colorize-patterns", meta={**art.meta, **meta}, force=True)
+        return model
+
+    with pytest.raises(ArtkitError, match="metadata 'rectified' holds values that are not bool"):
+        load_color_patterns(net, broken(rectified={"color.decoder.head": "yes"}))
+    with pytest.raises(ArtkitError, match="metadata 'fingerprint' is int"):
+        load_color_patterns(net, broken(fingerprint=3))
+    head = "linear/color.decoder.head"
+    with pytest.raises(ArtkitError, match="pattern of 'color.decoder.head' is"):
+        load_color_patterns(net, broken({head: art.tensors[head][:5],
+                                         f"scale:{head}": art.tensors[f"scale:{head}"][:5]}))
+    with pytest.raises(ArtkitError, match="tensor 'scale:linear/color.decoder.head' is 5"):
+        load_color_patterns(net, broken({f"scale:{head}": art.tensors[f"scale:{head}"][:5]}))
+    with pytest.raises(ArtkitError, match="unknown tensor 'weights/x'"):
+        load_color_patterns(net, broken({"weights/x": torch.zeros(2)}))
+
+
+def test_patterns_of_an_older_artkit_still_load(tiny, tmp_path):
+    path, _ = tiny
+    net = readout(load_model(path)[0])
+    model = tmp_path / "old.safetensors"
+    model.write_bytes(path.read_bytes())
+    with safe_open(str(patterns_path(path)), framework="pt") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+        meta = json.loads(f.metadata()["artkit.meta"])
+    save_file(tensors, str(patterns_path(model)), metadata={
+        "format": "artkit-patterns-1", "fingerprint": meta["fingerprint"],
+        "rectified": json.dumps(meta["rectified"]), "samples": json.dumps(meta["samples"]),
+        "meta": json.dumps(meta["meta"])})
+    old = load_color_patterns(net, model)
+    new = load_color_patterns(net, path)
+    assert old.linear.keys() == new.linear.keys()
+    assert all(torch.equal(old.linear[k], new.linear[k]) for k in new.linear)
 
 
 def test_patterns_of_another_model_are_refused(tiny, tmp_path):
     path, photos = tiny
-    from artkit.color.model import load_model
-
-    other = tmp_path / "other.safetensors"
-    torch.manual_seed(1)
-    ColorModel(ColorModelConfig(backbone="tiny", dim=8)).save(other)
+    other = tiny_model(tmp_path / "other.safetensors", seed=1)
     net = readout(load_model(other)[0])
     with pytest.raises(ArtkitError, match="no PatternNet patterns"):
         load_color_patterns(net, other)
-    fit_color_patterns(load_model(path)[0], photos, crops=16, size=48).save(patterns_path(other))
+    (tmp_path / "other.patterns.safetensors").write_bytes(patterns_path(path).read_bytes())
     with pytest.raises(ArtkitError, match="belong to another colorize model"):
         load_color_patterns(net, other)
-    regression = ColorModel(ColorModelConfig(backbone="tiny", dim=8, loss="regression"))
+    regression = ColorModel(load_model(tiny_model(tmp_path / "r.safetensors",
+                                                  loss="regression"))[0].config)
     with pytest.raises(ArtkitError, match="only classification"):
         readout(regression)
+    bare = Colorizer(other, device="cpu", methods=("model",))  # no patterns: LRP-ε alone
+    ex = bare.explain(Image.open(photos / "p1.png"), render_size=48)
+    assert list(ex.maps) == ["lrp_epsilon"] and "lrp_epsilon only" in ex.notes[0]
+    with pytest.raises(ArtkitError, match="artkit colorize fit-patterns"):
+        bare.explain(Image.open(photos / "p1.png"), ["patternnet"])
 
 
-def test_cli_explain(tmp_path):
-    photos = _photos(tmp_path / "photos")
-    model = tmp_path / "m.safetensors"
-    res = runner.invoke(app, ["colorize", "train", str(photos), "-o", str(model), "--epochs", "1",
-                              "--size", "32", "--batch", "4", "--crops", "2", "--backbone",
-                              "tiny", "--patterns", "-q"])
-    assert res.exit_code == 0, res.output
-    assert patterns_path(model).is_file()  # train --patterns fits them itself
+def test_degradation_curves_are_seeded(tiny):
+    path, photos = tiny
+    model = load_model(path)[0]
+    images = [Image.open(photos / "p0.png"), Image.open(photos / "p1.png")]
+
+    def run(seed):
+        return {r.method: r for r in colour_degradation(
+            model, images, ("gradient", "lrp_epsilon"), render_size=48, patch=8, steps=4,
+            generator=torch.Generator().manual_seed(seed))}
+
+    a, b = run(0), run(0)
+    assert set(a) == {"gradient", "lrp_epsilon", "random"}
+    assert all(len(r.curve) == 5 and r.curve == b[m].curve for m, r in a.items())
+    assert a["gradient"].aopc == pytest.approx(a["gradient"].curve[0] - sum(
+        a["gradient"].curve) / 5)
+
+
+def test_explain_colors_needs_patterns_for_pattern_methods(tiny):
+    path, photos = tiny
+    with pytest.raises(ArtkitError, match="patternnet needs the colorize model's PatternNet"):
+        explain_colors(load_model(path)[0], Image.open(photos / "p0.png"), ["patternnet"])
+
+
+def test_cli_explain(tmp_path, tiny):
+    path, photos = tiny
     out = tmp_path / "out" / "c.png"
-    args = ["colorize", str(photos / "p1.png"), "-o", str(out), "--model", str(model),
-            "--explain", "--explain-method", "patternattribution", "--render-size", "48", "-q"]
+    args = ["colorize", str(photos / "p1.png"), "-o", str(out), "--model", str(path),
+            "--explain", "--explain-method", "patternattribution", "--render-size", "48",
+            "--device", "cpu", "-q"]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     pic = out.with_name("c.explain.png")
     assert out.is_file() and pic.is_file() and Image.open(pic).width > 500
+    assert not out.with_name("c.explain.json").exists()  # its manifest is inside the PNG
     res = runner.invoke(app, args)  # both exist: refused without --force
     assert res.exit_code == 1 and "--force" in res.output
     one_row = Image.open(pic).height
@@ -198,27 +267,25 @@ def test_cli_explain(tmp_path):
                               "--reference", str(photos / "p0.png"), "--explain", "-q"])
     assert res.exit_code == 1 and "--explain explains the learned model" in res.output
     assert not (tmp_path / "h.png").exists()
-    # A model without patterns: the default method needs none; PatternNet says how to fit them.
-    bare = tmp_path / "bare.safetensors"
-    torch.manual_seed(2)
-    ColorModel(ColorModelConfig(backbone="tiny", dim=8)).save(bare)
+    res = runner.invoke(app, args[:7] + ["--explain-method", "deconv"])
+    assert res.exit_code == 1 and "unknown --explain-method 'deconv'" in res.output
+    # A model without patterns: the default shows LRP-ε alone and says so.
+    bare = tiny_model(tmp_path / "bare.safetensors", seed=2)
     res = runner.invoke(app, ["colorize", str(photos / "p1.png"), "-o", str(tmp_path / "d.png"),
-                              "--model", str(bare), "--explain", "--render-size", "48"])
+                              "--model", str(bare), "--explain", "--render-size", "48",
+                              "--device", "cpu"])
     assert res.exit_code == 0, res.output
     assert "lrp_epsilon only" in res.output and (tmp_path / "d.explain.png").is_file()
-    res = runner.invoke(app, ["colorize", str(photos / "p1.png"), "-o", str(tmp_path / "b.png"),
-                              "--model", str(bare), "--explain", "--explain-method", "patternnet",
-                              "-q"])
-    assert res.exit_code == 1 and "artkit colorize fit-patterns" in res.output
-    assert "Traceback" not in res.output and not (tmp_path / "b.png").exists()
     res = runner.invoke(app, ["colorize", "fit-patterns", str(photos), "--model", str(bare),
-                              "--crops", "16", "-q"])
+                              "--crops", "16", "--device", "cpu", "-q"])
     assert res.exit_code == 0, res.output
-    res = runner.invoke(app, ["colorize", str(photos / "p1.png"), "-o", str(tmp_path / "b.png"),
-                              "--model", str(bare), "--explain", "--explain-method", "patternnet",
-                              "--render-size", "48", "-q"])
-    assert res.exit_code == 0, res.output
-    assert (tmp_path / "b.explain.png").is_file()
+    res = runner.invoke(app, ["colorize", "fit-patterns", str(photos), "--force"])
+    assert res.exit_code == 1 and "give --model" in res.output  # never over the shipped ones
+    regression = tiny_model(tmp_path / "reg.safetensors", loss="regression")
+    res = runner.invoke(app, ["colorize", str(photos / "p1.png"), "-o", str(tmp_path / "r.png"),
+                              "--model", str(regression), "--explain"])
+    assert res.exit_code == 1 and "needs a classification model" in res.output
+    assert load_color_patterns(readout(load_model(bare)[0]), bare) is not None
 
 
 @pytest.mark.weights
@@ -226,12 +293,10 @@ def test_shipped_patterns_fit_the_shipped_model(real_weights):
     real_weights("efficientnet-lite0")
     import skimage.data
 
-    from artkit.color.api import get_model
-
-    net = readout(get_model(None)[0])
-    pats = load_color_patterns(net, None)  # raises if the fingerprint does not match
+    c = Colorizer(device="cpu", methods=("model",))
+    pats = c.patterns()  # raises if the fingerprint does not match
+    assert "color.decoder.head" in pats.linear
     photo = skimage.data.coffee()[::3, ::3]
-    ex = explain_colors(photo, method="patternattribution", patterns=pats, render_size=128)
-    assert ex.regions and all(torch.isfinite(a).all() for a in ex.maps.values())
-    heat = ex.maps["colour"].sum(0)
-    assert float(heat.abs().sum()) > 0
+    ex = c.explain(photo, ["patternattribution"], render_size=128)
+    assert ex.regions and all(torch.isfinite(a).all() for a in ex.maps["patternattribution"].values())
+    assert float(ex.maps["patternattribution"]["colour"].sum(0).abs().sum()) > 0
