@@ -93,7 +93,8 @@ def compose_cmd(
                   temperature=temperature, swing=swing, mood=mood, patches=patches,
                   transition=transition.value, primer=primer)
     run = Run("artkit music", params=params, force=force, quiet=quiet, verbose=verbose,
-              seed=seed, device=device, inputs=[primer])
+              seed=seed, device=device,
+              inputs=[primer] + ([Path(chords_from)] if chords_from and Path(chords_from).is_file() else []))
     out = run.output(output, suffixes=MIDI_OUT, what="output MIDI file")
     extra = {k: run.output(output.with_suffix(sfx), manifest=False, what=f"{k} output")
              for k, sfx, on in (("musicxml", ".musicxml", musicxml), ("wav", ".wav", wav),

@@ -176,7 +176,7 @@ def parse_midi(data: bytes) -> MidiSong:
         (length,) = struct.unpack(">I", data[pos + 4:pos + 8])
         if length > len(data) - pos - 8:
             raise _Corrupt(f"a track claims {length} bytes, {len(data) - pos - 8} are left")
-        _parse_track(data[pos + 8:pos + 8 + length], division, song, counter)
+        _Track(data[pos + 8:pos + 8 + length], division, song, counter).read()
         pos += 8 + length
     if not song.tempos:
         song.tempos = [(0.0, 120.0)]
@@ -188,92 +188,100 @@ def parse_midi(data: bytes) -> MidiSong:
     return song
 
 
-def _parse_track(body: bytes, ppq: int, song: MidiSong, counter: list[int]) -> None:
-    i, tick, status = 0, 0, 0
-    name = ""
-    programs: dict[int, int] = {}
-    notes: dict[int, list[MidiNote]] = {}
-    open_: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    limit = MAX_QUARTERS * ppq
+class _Track:
+    """Decodes one track chunk into ``song``, every length checked against what is left."""
 
-    def varlen() -> int:
-        nonlocal i
+    def __init__(self, body: bytes, ppq: int, song: MidiSong, counter: list[int]):
+        self.body, self.ppq, self.song, self.counter = body, ppq, song, counter
+        self.i = self.tick = self.status = 0
+        self.name = ""
+        self.programs: dict[int, int] = {}
+        self.notes: dict[int, list[MidiNote]] = {}
+        self.open: dict[tuple[int, int], list[tuple[int, int]]] = {}
+
+    def varlen(self) -> int:
         value = 0
         for _ in range(4):
-            b = body[i]
-            i += 1
+            b = self.body[self.i]
+            self.i += 1
             value = (value << 7) | (b & 0x7F)
             if not b & 0x80:
                 return value
         raise _Corrupt("a variable-length number longer than 4 bytes")
 
-    def data_byte() -> int:
-        nonlocal i
-        b = body[i]
-        i += 1
+    def data_byte(self) -> int:
+        b = self.body[self.i]
+        self.i += 1
         if b & 0x80:
             raise _Corrupt(f"a data byte of {b} (data bytes are below 128)")
         return b
 
-    def close(ch: int, pitch: int, end: int) -> None:
-        stack = open_.get((ch, pitch))
+    def payload(self, what: str) -> bytes:
+        n = self.varlen()
+        if n > len(self.body) - self.i:
+            raise _Corrupt(f"a {what} claims {n} bytes, {len(self.body) - self.i} are left")
+        self.i += n
+        return self.body[self.i - n:self.i]
+
+    def close(self, ch: int, pitch: int, end: int) -> None:
+        stack = self.open.get((ch, pitch))
         if stack:
             start, vel = stack.pop(0)
-            notes.setdefault(ch, []).append(
-                MidiNote(start / ppq, max(end - start, 1) / ppq, pitch, vel))
+            self.notes.setdefault(ch, []).append(
+                MidiNote(start / self.ppq, max(end - start, 1) / self.ppq, pitch, vel))
 
-    while i < len(body):
-        tick += varlen()
-        if tick > limit:
-            raise _Corrupt(f"an event {tick // ppq} quarter notes in (more than {MAX_QUARTERS})")
-        b = body[i]
-        if b == 0xFF:
-            kind = body[i + 1]
-            i += 2
-            n = varlen()
-            if n > len(body) - i:
-                raise _Corrupt(f"a meta event claims {n} bytes, {len(body) - i} are left")
-            payload = body[i:i + n]
-            i += n
-            _meta(kind, payload, tick / ppq, song)
-            if kind == 0x03:
-                name = payload.decode("latin-1", "replace")
-            elif kind == 0x2F:
-                break
-            continue
-        if b in (0xF0, 0xF7):
-            i += 1
-            n = varlen()
-            if n > len(body) - i:
-                raise _Corrupt(f"a system-exclusive event claims {n} bytes")
-            i += n
-            continue
-        if b & 0x80:
-            status = b
-            i += 1
-        elif not status:
-            raise _Corrupt("data byte without a status")
-        kind, ch = status & 0xF0, status & 0x0F
+    def channel_event(self) -> None:
+        kind, ch = self.status & 0xF0, self.status & 0x0F
         if kind in (0xC0, 0xD0):
-            value = data_byte()
+            value = self.data_byte()
             if kind == 0xC0:
-                programs[ch] = value
-            continue
-        d1, d2 = data_byte(), data_byte()
+                self.programs[ch] = value
+            return
+        d1, d2 = self.data_byte(), self.data_byte()
         if kind == 0x90 and d2 > 0:
-            counter[0] += 1
-            if counter[0] > MAX_NOTES:
+            self.counter[0] += 1
+            if self.counter[0] > MAX_NOTES:
                 raise _Corrupt(f"more than {MAX_NOTES} notes")
-            open_.setdefault((ch, d1), []).append((tick, d2))
+            self.open.setdefault((ch, d1), []).append((self.tick, d2))
         elif kind == 0x80 or (kind == 0x90 and d2 == 0):
-            close(ch, d1, tick)
-    for (ch, pitch), stack in list(open_.items()):
-        while stack:
-            close(ch, pitch, tick)
-    for ch in sorted(notes):
-        song.tracks.append(MidiTrack(name or f"track {len(song.tracks) + 1}", ch,
-                                     programs.get(ch, 0),
-                                     sorted(notes[ch], key=lambda n: (n.start, n.pitch))))
+            self.close(ch, d1, self.tick)
+
+    def read(self) -> None:
+        body, limit = self.body, MAX_QUARTERS * self.ppq
+        while self.i < len(body):
+            self.tick += self.varlen()
+            if self.tick > limit:
+                raise _Corrupt(f"an event {self.tick // self.ppq} quarter notes in (more than {MAX_QUARTERS})")
+            b = body[self.i]
+            if b == 0xFF:
+                kind = body[self.i + 1]
+                self.i += 2
+                data = self.payload("meta event")
+                _meta(kind, data, self.tick / self.ppq, self.song)
+                if kind == 0x03:
+                    self.name = data.decode("latin-1", "replace")
+                elif kind == 0x2F:
+                    break
+            elif b in (0xF0, 0xF7):
+                self.i += 1
+                self.payload("system-exclusive event")
+            else:
+                if b & 0x80:
+                    self.status = b
+                    self.i += 1
+                elif not self.status:
+                    raise _Corrupt("data byte without a status")
+                self.channel_event()
+        self.finish()
+
+    def finish(self) -> None:
+        for (ch, pitch), stack in list(self.open.items()):
+            while stack:
+                self.close(ch, pitch, self.tick)
+        for ch in sorted(self.notes):
+            self.song.tracks.append(MidiTrack(self.name or f"track {len(self.song.tracks) + 1}", ch,
+                                              self.programs.get(ch, 0),
+                                              sorted(self.notes[ch], key=lambda n: (n.start, n.pitch))))
 
 
 def _meta(kind: int, payload: bytes, q: float, song: MidiSong) -> None:
