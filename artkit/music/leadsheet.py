@@ -14,6 +14,7 @@ are left out.
 from __future__ import annotations
 
 import re
+import zipfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from artkit.music.ireal import ireal_chart, is_ireal
 from artkit.music.meter import COMMON, Meter
 
 MAX_CHART_BYTES = 4 << 20
+MAX_UNZIPPED = 32 << 20
 
 
 def chart_names() -> list[str]:
@@ -96,6 +98,8 @@ def read_musicxml(path: Path, index: int = 1) -> Chart:
     if index != 1:
         raise ArtkitError(f"'{path}' is one MusicXML score; #{index} selects tunes in ABC files "
                           "and iReal playlists")
+    if path.suffix.lower() == ".mxl":
+        _check_mxl(path)
     try:
         score = converter.parse(str(path), format="musicxml")
     except Exception as exc:  # music21 raises many types on bad files
@@ -103,6 +107,20 @@ def read_musicxml(path: Path, index: int = 1) -> Chart:
                           f"({type(exc).__name__}: {' '.join(str(exc).split())[:100]})") from None
     title = (score.metadata.title if score.metadata is not None else None) or path.stem
     return chart_from_music21(score, title, str(path), music21_symbol)
+
+
+def _check_mxl(path: Path) -> None:
+    """Refuse a compressed MusicXML file that is no zip, or would unpack to more than
+    :data:`MAX_UNZIPPED` bytes (sizes read from the zip's directory, which bounds what reading
+    it yields)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            total = sum(i.file_size for i in z.infolist())
+    except (zipfile.BadZipFile, OSError):
+        raise ArtkitError(f"'{path}' is not a readable .mxl (compressed MusicXML) file") from None
+    if total > MAX_UNZIPPED:
+        raise ArtkitError(f"'{path}' unpacks to {total >> 20} MB; lead sheets are far smaller",
+                          f"artkit reads .mxl files of up to {MAX_UNZIPPED >> 20} MB unpacked")
 
 
 def music21_symbol(cs, _index: int = 0) -> str:

@@ -125,6 +125,20 @@ def test_bad_charts_are_one_clear_error(tmp_path, write, match):
         read_chart(tmp_path / "missing.musicxml")
 
 
+def test_a_zip_bomb_mxl_is_refused(tmp_path):
+    import zipfile
+
+    bomb = tmp_path / "bomb.mxl"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("score.xml", b"\0" * (40 << 20))          # 40 MB of zeros, a 40 kB file
+    assert bomb.stat().st_size < 1 << 20
+    with pytest.raises(ArtkitError, match="unpacks to 40 MB"):
+        read_chart(bomb)
+    (tmp_path / "not.mxl").write_bytes(b"PK garbage")
+    with pytest.raises(ArtkitError, match="not a readable .mxl"):
+        read_chart(tmp_path / "not.mxl")
+
+
 def test_endless_repeats_are_bounded():
     bars = [ChartBar(1, chords=[(0, "C")], repeat_start=True, repeat_end=16)] * 1
     assert len(Chart("x", bars).form()) == 16
