@@ -43,8 +43,6 @@ from artkit.music.settings import MAX_BARS, ComposeSettings, Mood
 from artkit.music.synth import Renderer, check_soundfont, read_wav, render_fluidsynth
 
 DEFAULT_BARS = 32          # the default length: the whole choruses nearest this
-FREE_OPTIONS = ("chords", "chords_from", "progression", "key", "meter", "mood", "primer",
-                "choruses")
 
 
 class Composer:

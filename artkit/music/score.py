@@ -95,8 +95,6 @@ class Score(Result):
         tracks = []
         for name, notes in self.parts.items():
             channel, program = CHANNELS.get(name, (len(tracks), 0))
-            if name == "melody" and self.settings.get("lead") == "sax":
-                program = 65
             if notes:
                 tracks.append(MidiTrack(name, channel, program, perf(notes)))
         markers = [] if self.progression is None else \
