@@ -203,6 +203,8 @@ def render_cmd(
     force: ForceOpt = False,
 ) -> None:
     """Render a MIDI file to a WAV file (16-bit stereo), in blocks: pieces up to 3 hours.
+    Its manifest is OUT.json, so name the WAV apart from the MIDI file (song-audio.wav for
+    song.mid), or compose with --wav.
 
     The built-in synthesiser has piano, bass and drum voices (General-MIDI drum notes on
     channel 10, programs 33–40 as bass, everything else as piano) with reverb.
@@ -217,6 +219,7 @@ def render_cmd(
                                                  sample_rate=sample_rate),
               force=force, quiet=quiet, device=None, inputs=[midi, soundfont])
     out = run.output(output, suffixes={".wav"}, what="output WAV file")
+    run.plan.protect(midi.with_suffix(".json"))       # the MIDI file's own manifest
     with run:
         rendering = render(midi, sample_rate=sample_rate, soundfont=soundfont, progress=run.progress)
         run.save_with(out, lambda tmp: rendering.write_wav(tmp, run.progress),

@@ -110,8 +110,9 @@ def test_render_and_evaluate(trained, tmp_path):
     mid = tmp_path / "s.mid"
     assert run("--model", trained, "-p", "blues", "--bars", "12", "-o", mid, "--quiet").exit_code == 0
     wav = tmp_path / "s.wav"
-    res = run("render", mid, "-o", wav, "--quiet")               # its manifest would be s.json
-    assert res.exit_code == 1 and "manifest of s.wav" in res.stderr and "already exists" in res.stderr
+    for force in ([], ["--force"]):                             # its manifest would be s.json
+        res = run("render", mid, "-o", wav, "--quiet", *force)
+        assert res.exit_code == 1 and "manifest of s.wav" in res.stderr and "one of the inputs" in res.stderr
     wav = tmp_path / "audio.wav"
     res = run("render", mid, "-o", wav, "--sample-rate", "16000", "--quiet")
     assert res.exit_code == 0, res.output
