@@ -219,7 +219,8 @@ def render_cmd(
                                                  sample_rate=sample_rate),
               force=force, quiet=quiet, device=None, inputs=[midi, soundfont])
     out = run.output(output, suffixes={".wav"}, what="output WAV file")
-    run.plan.protect(midi.with_suffix(".json"))       # the MIDI file's own manifest
+    if midi.with_suffix(".json").exists():
+        run.plan.protect(midi.with_suffix(".json"))   # the MIDI file's own manifest
     with run:
         rendering = render(midi, sample_rate=sample_rate, soundfont=soundfont, progress=run.progress)
         run.save_with(out, lambda tmp: rendering.write_wav(tmp, run.progress),
