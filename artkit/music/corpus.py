@@ -115,6 +115,16 @@ class RawPiece:
     symbols: list[tuple[Fraction, str]]
     time_signatures: list[tuple[Fraction, Fraction]]
     measures: list[tuple[Fraction, Fraction]] | None = None
+    meters: list[tuple[Fraction, Meter]] = field(default_factory=list)
+
+    def meter_at(self, t: Fraction, length: Fraction) -> Meter:
+        """The written meter in force at ``t`` when it fits a bar of ``length`` (6/8 and 3/4
+        are both three quarters long), else the n/4 meter of that length."""
+        found = None
+        for start, m in self.meters:
+            if start <= t:
+                found = m
+        return found if found is not None and found.bar_length == length else meter_for_length(length)
 
 
 def _frac(x) -> Fraction:
@@ -262,7 +272,19 @@ def _from_midi(path: Path) -> RawPiece:
         except ArtkitError:
             pass
     ts = [(_frac(q), Fraction(num * 4, den)) for q, num, den in song.time_signatures]
-    return RawPiece(parts, symbols, ts)
+    return RawPiece(parts, symbols, ts, meters=_meters((_frac(q), num, den)
+                                                       for q, num, den in song.time_signatures))
+
+
+def _meters(signatures) -> list[tuple[Fraction, Meter]]:
+    """``(start, Meter)`` of the time signatures artkit plays (others are left to bar lengths)."""
+    out = []
+    for start, num, den in signatures:
+        try:
+            out.append((start, Meter(int(num), int(den))))
+        except ArtkitError:
+            continue
+    return out
 
 
 def _from_music21(score) -> RawPiece:
@@ -289,8 +311,8 @@ def _from_music21(score) -> RawPiece:
         if notes:
             parts.append(RawPart(p.partName or "", notes))
     first = parts_src[0]
-    ts = [(_frac(t.offset), _frac(t.barDuration.quarterLength))
-          for t in first.flatten().getElementsByClass(meter.TimeSignature)]
+    signatures = list(first.flatten().getElementsByClass(meter.TimeSignature))
+    ts = [(_frac(t.offset), _frac(t.barDuration.quarterLength)) for t in signatures]
     measures = None
     ms = list(first.getElementsByClass(stream.Measure))
     if ms:
@@ -299,7 +321,8 @@ def _from_music21(score) -> RawPiece:
             full = m.barDuration.quarterLength if m.barDuration is not None else m.quarterLength
             if m.quarterLength == full and not m.paddingLeft:
                 measures.append((_frac(m.offset), _frac(full)))
-    return RawPiece(parts, sorted(symbols), ts or [(Fraction(0), Fraction(4))], measures)
+    return RawPiece(parts, sorted(symbols), ts or [(Fraction(0), Fraction(4))], measures,
+                    _meters((_frac(t.offset), t.numerator, t.denominator) for t in signatures))
 
 
 def _skyline(notes: list[tuple[Fraction, Fraction, int]]) -> tuple[list[Note], list]:
@@ -364,7 +387,7 @@ def build_piece(name: str, raw: RawPiece) -> Piece:
     bars = [b for b in bars if b[0] < end]
     if len(bars) < 2:
         raise ArtkitError("fewer than 2 full bars")
-    return Piece(name, melody, timeline, bars, harmony)
+    return Piece(name, melody, timeline, bars, harmony, [raw.meter_at(t, n) for t, n in bars])
 
 
 def _bar_grid(ts: list[tuple[Fraction, Fraction]], end: Fraction) -> list[tuple[Fraction, Fraction]]:

@@ -93,3 +93,15 @@ def test_baselines_are_apart_from_a_scale_melody():
     assert real["repetition"] > 0.8 > uni["repetition"]
     ev = evaluate_pieces([p, piece(line[::-1])], reference=[real, real])
     assert ev.overlap["mean"] > 0 and set(ev.to_dict()) >= {"pieces", "mean", "baselines", "seconds"}
+
+
+def test_a_six_eight_midi_file_is_measured_in_six_eight(tmp_path, composer):
+    from artkit.music.corpus import load_piece
+    from artkit.music.midi import write_midi
+
+    s = composer.compose(chords="C7 | F7", meter="6/8", choruses=4)
+    path = tmp_path / "six.mid"
+    path.write_bytes(write_midi(s.midi_song()))
+    back = load_piece(path)
+    assert {m.text for m in back.meters} == {"6/8"} and len(back.bars) == 8
+    assert piece_features(back)["chord_tone_ratio"] == pytest.approx(piece_features(s.piece())["chord_tone_ratio"])
