@@ -40,8 +40,10 @@ COLUMNS = ["", "scale consistency", "pitch-class entropy", "3-gram repetition", 
            "chord tones, strong beats"]
 
 
-def row(name: str, d: dict, extra=()) -> list:
-    return [name] + [round(d[k], 3) for k in KEYS] + [round(x, 3) for x in extra]
+def row(name: str, d: dict, extra=(), width: int = 0) -> list:
+    """A table row of the five figures (and ``extra`` ones), padded to ``width`` cells."""
+    cells = [name] + [round(d[k], 3) for k in KEYS] + [round(x, 3) for x in extra]
+    return cells + [""] * (width - len(cells))
 
 
 def timed(fn, repeats: int) -> tuple[float, float, object]:
@@ -71,8 +73,7 @@ def speed(composer, args) -> dict:
     notes = [MidiNote(i * 0.5, 0.45, 60 + (i * 7) % 24, 90) for i in range(240)]
     bass = [MidiNote(float(i), 0.9, 36 + (i * 5) % 12, 80) for i in range(120)]
     song = MidiSong([MidiTrack("melody", 0, 0, notes), MidiTrack("bass", 2, 32, bass)], [(0.0, 120.0)])
-    rendering = render(song)
-    w, c, audio = timed(lambda _: rendering.audio(), args.repeats)
+    w, c, audio = timed(lambda _: render(song).audio(), args.repeats)     # a fresh render each time
     rows.append([f"render {song.duration_s:.0f} s of music ({audio.shape[1] / 44100:.1f} s with "
                  f"the tail, 44.1 kHz stereo)", round(w, 2), round(c, 2),
                  f"{song.duration_s / w:.1f}× real time"])
@@ -89,7 +90,7 @@ def anchors_and_training(args) -> list[dict]:
     from artkit.music.training import init_parameters
 
     t = time.perf_counter()
-    bach, _ = load_pieces(["corpus:chorales:40"])
+    bach, _ = load_pieces([f"corpus:chorales:{args.chorales}"])
     read_s = time.perf_counter() - t
     ev = evaluate_pieces(bach, seed=0)
     anchors = table(f"anchors: soprano lines of {len(bach)} Bach chorales", COLUMNS,
@@ -128,8 +129,8 @@ def quality(composer, args, label: str, names: list[str], key: str) -> dict:
                         [overlap_scores(feats, reference)["mean"]]))
     ev = evaluate_pieces(pieces, reference, seed=0)
     rows.append(row("all compositions", ev.mean, [ev.overlap["mean"]]))
-    rows.append(row("uniform random (same rhythm)", ev.uniform))
-    rows.append(row("random walk (same rhythm)", ev.walk))
+    rows.append(row("uniform random (same rhythm)", ev.uniform, width=7))
+    rows.append(row("random walk (same rhythm)", ev.walk, width=7))
     ratios = ", ".join(f"{k}: {ev.mean[k] / max(ev.uniform[k], 1e-9):.2f}× uniform, "
                        f"{ev.mean[k] / max(ev.walk[k], 1e-9):.2f}× walk"
                        for k in ("scale_consistency", "chord_tone_ratio"))
@@ -152,9 +153,9 @@ def biaxial(args) -> dict:
     ev = evaluate_pieces(pieces, composer.model.features, seed=0)
     return table(f"biaxial: {args.biaxial_seeds} seeds × 16 bars, temperature 1.0 (compose "
                  f"{statistics.median(secs):.1f} s median)", COLUMNS + ["overlap with training set"],
-                 [row("biaxial compositions", ev.mean, [ev.overlap["mean"]] if ev.overlap else []),
-                  row("uniform random (same rhythm)", ev.uniform),
-                  row("random walk (same rhythm)", ev.walk)])
+                 [row("biaxial compositions", ev.mean, [ev.overlap["mean"]] if ev.overlap else [], 7),
+                  row("uniform random (same rhythm)", ev.uniform, width=7),
+                  row("random walk (same rhythm)", ev.walk, width=7)])
 
 
 def main() -> None:
@@ -164,6 +165,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=2, help="epochs for the training-time figure")
     ap.add_argument("--biaxial-seeds", type=int, default=3)
+    ap.add_argument("--chorales", type=int, default=40, help="Bach chorales for the anchors")
     ap.add_argument("--speed-only", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
