@@ -1,13 +1,59 @@
-"""``artkit music``: LSTM jazz over chord progressions (deepjazz done right) — train on any
-corpus, compose MIDI / MusicXML / piano rolls, render audio with a built-in synthesiser, and
-measure the music against random baselines and the training set.
+"""``artkit music``: jazz over any chord progression or lead sheet (deepjazz's grammar LSTM) and
+free polyphony (the Biaxial RNN) — train on any corpus, compose MIDI / MusicXML / piano rolls,
+render audio with a built-in synthesiser, and measure the music against random baselines.
 
-Public API: :func:`train`, :func:`compose` (→ :class:`Score`), :func:`render`, :func:`evaluate`,
-:func:`load_model`, and :func:`parse_chords` / :func:`load_progression` for harmony.
+The front door (docs/design.md): :class:`Composer` holds a model and composes again and again,
+:func:`compose` does it once; both return a :class:`Score`. :func:`train` returns a trained
+model (``.save(path)``), :func:`evaluate` a :class:`MusicEvaluation`, :func:`render` a
+:class:`Rendering`. Harmony: :func:`parse_chord`, :func:`parse_chords`, :func:`load_progression`
+and :func:`read_chart` (MusicXML, ABC, iReal Pro).
+
+Importing this package is cheap (as for ``artkit.nets``): the names below load their module,
+and torch, on first use, so ``artkit music --help`` stays instant.
+
+Example:
+    >>> from artkit import music
+    >>> score = music.compose(progression="ii-v-i", bars=4, device="cpu")  # doctest: +SKIP
 """
 
-from artkit.music.api import Score, TrainResult, compose, evaluate, load_model, render, train
-from artkit.music.chords import load_progression, parse_chord, parse_chords
+from __future__ import annotations
 
-__all__ = ["Score", "TrainResult", "compose", "evaluate", "load_model", "load_progression",
-           "parse_chord", "parse_chords", "render", "train"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "Composer": "api", "Rendering": "api", "compose": "api", "evaluate": "api", "render": "api",
+    "BiaxialModel": "biaxial", "Chart": "charts", "Chord": "chords", "Progression": "chords",
+    "load_progression": "chords", "parse_chord": "chords", "parse_chords": "chords",
+    "read_chart": "leadsheet", "Meter": "meter", "MusicEvaluation": "metrics",
+    "JazzModel": "model", "load_model": "models", "upgrade_model": "models", "Score": "score",
+    "train": "train",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from artkit.music.api import Composer, Rendering, compose, evaluate, render
+    from artkit.music.biaxial import BiaxialModel
+    from artkit.music.charts import Chart
+    from artkit.music.chords import Chord, Progression, load_progression, parse_chord, parse_chords
+    from artkit.music.leadsheet import read_chart
+    from artkit.music.meter import Meter
+    from artkit.music.metrics import MusicEvaluation
+    from artkit.music.model import JazzModel
+    from artkit.music.models import load_model, upgrade_model
+    from artkit.music.score import Score
+    from artkit.music.train import train
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'artkit.music' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f"artkit.music.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

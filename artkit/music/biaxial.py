@@ -11,19 +11,29 @@ pitch's true bits; composing samples pitch by pitch, step by step.
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from artkit.core.artifacts import describe, load_artifact, save_artifact
+from artkit.core.config import Config, param
 from artkit.core.errors import ArtkitError
 from artkit.core.progress import ProgressCallback, report
-from artkit.music.training import run_epochs
+from artkit.music.corpus import build_piece, read_raw, resolve_sources
+from artkit.music.metrics import piece_features
+from artkit.music.midi import MidiNote
+from artkit.music.score import Score
+from artkit.music.threads import one_thread
+from artkit.music.training import check_shapes, dropout, lstm_shapes, run_epochs
+
+KIND = "biaxial-model"
+describe(KIND, "biaxial model", "train one with `artkit music train --model biaxial`, or use "
+         "the shipped model 'biaxial'")
 
 LOW, N_NOTES = 24, 78             # MIDI 24 (C1) … 101 (F7)
 STEPS_PER_QUARTER = 4
@@ -38,14 +48,18 @@ SIZES = {
 
 
 @dataclass
-class BiaxialConfig:
+class BiaxialConfig(Config):
     """Sizes of the two LSTM stacks and the training window (``SIZES`` names the usual ones)."""
 
-    time_sizes: list[int] = field(default_factory=lambda: [64, 64])
-    note_sizes: list[int] = field(default_factory=lambda: [32, 32])
-    dropout: float = 0.0
+    time_sizes: list[int] = param(factory=lambda: [64, 64], ge=1, le=1024)
+    note_sizes: list[int] = param(factory=lambda: [32, 32], ge=1, le=1024)
+    dropout: float = param(0.0, ge=0.0, lt=1.0)
     skip: bool = True             # a linear path from the 80 features to the two logits
-    seq_steps: int = 64           # training windows: 4 bars of 16th notes
+    seq_steps: int = param(64, ge=16, le=4096)   # training windows: 4 bars of 16th notes
+
+    def check(self) -> None:
+        if not 1 <= len(self.time_sizes) <= 8 or not 1 <= len(self.note_sizes) <= 8:
+            raise ArtkitError("a biaxial model has 1 to 8 layers on each axis")
 
 
 # ---------------------------------------------------------------- features
@@ -114,20 +128,38 @@ class BiaxialLSTM(nn.Module):
         for h in config.note_sizes:
             self.note.append(nn.LSTM(n_in, h, batch_first=True))
             n_in = h
-        self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(n_in, 2)
+        self.generator: torch.Generator | None = None    # dropout masks, while training
         # Four stacked LSTMs lie between the features and the output; from a random start they
         # sat at the notes' mean density for the hundreds of updates CPU minutes allow. A
         # linear path from the features (as in a residual network) learns "a sounding note
         # goes on, notes start on beats" at once, and the LSTMs learn the rest.
         self.skip = nn.Linear(N_FEATURES, 2) if config.skip else None
 
+    @staticmethod
+    def shapes(config: BiaxialConfig) -> dict[str, tuple[int, ...]]:
+        """The state dict's tensor shapes for ``config`` (checked against a file before any
+        network is built)."""
+        out: dict[str, tuple[int, ...]] = {}
+        n_in = N_FEATURES
+        for k, h in enumerate(config.time_sizes):
+            out |= lstm_shapes(f"time.{k}.", n_in, h)
+            n_in = h
+        n_in += 2
+        for k, h in enumerate(config.note_sizes):
+            out |= lstm_shapes(f"note.{k}.", n_in, h)
+            n_in = h
+        out |= {"head.weight": (2, n_in), "head.bias": (2,)}
+        if config.skip:
+            out |= {"skip.weight": (2, N_FEATURES), "skip.bias": (2,)}
+        return out
+
     def run_time(self, x: torch.Tensor, states: list | None = None):
         states = states or [None] * len(self.time)
         new = []
         for layer, st in zip(self.time, states):
             x, st = layer(x, st)
-            x = self.drop(x)
+            x = dropout(x, self.config.dropout, self.generator, self.training)
             new.append(st)
         return x, new
 
@@ -136,7 +168,7 @@ class BiaxialLSTM(nn.Module):
         new = []
         for layer, st in zip(self.note, states):
             x, st = layer(x, st)
-            x = self.drop(x)
+            x = dropout(x, self.config.dropout, self.generator, self.training)
             new.append(st)
         return self.head(x), new
 
@@ -174,57 +206,57 @@ def roll_loss(logits: torch.Tensor, roll: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class BiaxialModel:
-    """A trained biaxial model: the network and its provenance."""
+    """A trained biaxial model: the network and how it was trained.
+
+    Args:
+        net: the network.
+        training: the training record (sources, pieces, steps, history, pitch range, ...).
+        features: the training pieces' quality figures (top line over the rest).
+        best_epoch: the epoch whose weights the network holds.
+        skipped: ``(source, reason)`` of the pieces training could not use (not saved).
+    """
 
     net: BiaxialLSTM
-    info: dict = field(default_factory=dict)
+    training: dict = field(default_factory=dict)
+    features: list[dict] = field(default_factory=list)
     best_epoch: int | None = None
+    skipped: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    sha256: str = ""
+    kind = "biaxial"
 
-    def save(self, path: str | Path, force: bool = False) -> tuple[Path, Path]:
-        """Write ``MODEL.safetensors`` and ``MODEL.json`` atomically."""
-        from safetensors.torch import save_file
+    @property
+    def device(self) -> torch.device:
+        return next(self.net.parameters()).device
 
-        from artkit.core.files import atomic_path, atomic_write_text, check_output
-
-        path = Path(path)
-        cfg_path = path.with_suffix(".json")
-        check_output(path, force)
-        check_output(cfg_path, force)
-        state = {k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()}
-        with atomic_path(path, force=True) as tmp:
-            save_file(state, str(tmp))
-        meta = {"model": "biaxial", "config": asdict(self.net.config),
+    def save(self, path: str | Path, force: bool = False) -> Path:
+        """Write the model as one artifact (``.safetensors``), atomically."""
+        meta = {"config": asdict(self.net.config), "training": self.training,
+                "features": self.features,
                 "encoding": {"low": LOW, "notes": N_NOTES, "steps_per_quarter": STEPS_PER_QUARTER,
-                             "features": N_FEATURES}, **self.info}
-        atomic_write_text(cfg_path, json.dumps(meta, indent=1) + "\n", force=True)
-        return path, cfg_path
+                             "features": N_FEATURES}}
+        return save_artifact(path, self.net.state_dict(), kind=KIND, meta=meta, force=force)
 
     @staticmethod
-    def load(path: str | Path, device: torch.device | str = "cpu") -> "BiaxialModel":
-        """Load a model written by :meth:`save` (safetensors: nothing is unpickled)."""
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        path = Path(path)
-        cfg_path = path.with_suffix(".json")
-        if not path.is_file():
-            raise ArtkitError(f"model '{path}' does not exist",
-                              "train one with `artkit music train --model biaxial`, or use the "
-                              "preset 'biaxial'")
-        if not cfg_path.is_file():
-            raise ArtkitError(f"model '{path}' has no config '{cfg_path.name}' beside it")
+    def load(path: str | Path, device: torch.device | str = "cpu",
+             name: str | None = None) -> "BiaxialModel":
+        """Load a model written by :meth:`save` (checked before use; nothing is unpickled)."""
+        art = load_artifact(path, KIND, name=name)
+        enc = art.field("encoding", dict)
+        if enc != {"low": LOW, "notes": N_NOTES, "steps_per_quarter": STEPS_PER_QUARTER,
+                   "features": N_FEATURES}:
+            raise art.damaged(f"it encodes music another way ({enc})")
         try:
-            meta = json.loads(cfg_path.read_text(encoding="utf-8"))
-            if meta.get("model") != "biaxial":
-                raise ArtkitError(f"'{cfg_path}' is a '{meta.get('model')}' model, not a "
-                                  "biaxial model")
-            net = BiaxialLSTM(BiaxialConfig(**meta["config"]))
-            net.load_state_dict(load_file(str(path)))
-        except (SafetensorError, OSError, KeyError, TypeError, RuntimeError, ValueError) as exc:
-            raise ArtkitError(f"model '{path}' cannot be loaded: {type(exc).__name__}: "
-                              f"{str(exc)[:160]}") from None
-        info = {k: v for k, v in meta.items() if k not in ("model", "config", "encoding")}
-        return BiaxialModel(net.to(device).eval(), info)
+            config = BiaxialConfig(**art.field("config", dict))
+            config.validate()
+        except (TypeError, ArtkitError) as exc:
+            raise art.damaged(f"its config does not hold ({' '.join(str(exc).split())[:120]})") from None
+        why = check_shapes(BiaxialLSTM.shapes(config), art.tensors)
+        if why:
+            raise art.damaged(why)
+        net = BiaxialLSTM(config)
+        net.load_state_dict(art.tensors)
+        return BiaxialModel(net.to(device).eval(), dict(art.meta.get("training") or {}),
+                            list(art.meta.get("features") or []), sha256=art.sha256)
 
 
 # ---------------------------------------------------------------- music in
@@ -253,15 +285,12 @@ def load_rolls(sources: list[str], progress: ProgressCallback | None = None):
     """Piano rolls of every 4/4 piece of ``sources`` (all parts), bar lines on multiples of 16
     steps. Returns ``(rolls, names, features, skipped)``; ``features`` are the pieces' quality
     figures (melody = top line) where they can be measured."""
-    from artkit.music.corpus import _read, build_piece, resolve_sources
-    from artkit.music.metrics import piece_features
-
     files, skipped = resolve_sources(sources)
     rolls, names, feats = [], [], []
     for i, f in enumerate(files):
         report(progress, "read music", i, len(files), f.name)
         try:
-            for name, raw in _read(f):
+            for name, raw in read_raw(f):
                 if any(length != 4 for _, length in raw.time_signatures):
                     skipped.append((name, "not in 4/4 (the biaxial model learns 4/4 bars)"))
                     continue
@@ -281,7 +310,8 @@ def load_rolls(sources: list[str], progress: ProgressCallback | None = None):
                     pass
         except ArtkitError as exc:
             skipped.append((str(f), exc.message))
-    report(progress, "read music", len(files), len(files), f"{len(rolls)} pieces")
+    if rolls:
+        report(progress, "read music", len(files), len(files), f"{len(rolls)} pieces")
     return rolls, names, feats, skipped
 
 
@@ -322,61 +352,17 @@ def pitch_range(rolls: list[torch.Tensor]) -> list[int]:
     return [int(idx.min()) + LOW, int(idx.max()) + LOW]
 
 
-def checkpoint_path(model_path: Path) -> Path:
-    model_path = Path(model_path)
-    return model_path.with_name(model_path.stem + ".ckpt.safetensors")
-
-
-def save_checkpoint(path: Path, model: BiaxialModel, opt: torch.optim.Optimizer, epoch: int,
-                    history: list[dict]) -> None:
-    from artkit.music import checkpoint as ckpt
-
-    ckpt.write(path, model.net, opt, {
-        "model": "biaxial", "epoch": str(epoch), "config": json.dumps(asdict(model.net.config)),
-        "history": json.dumps(history), "info": json.dumps(model.info)})
-
-
-def load_checkpoint(path: Path, lr: float, device):
-    from artkit.music import checkpoint as ckpt
-
-    meta, tensors = ckpt.read(path)
-    if meta.get("model") != "biaxial":
-        raise ArtkitError(f"checkpoint '{path}' is not a biaxial model's",
-                          "resume with the --model it was trained with")
-    try:
-        net = BiaxialLSTM(BiaxialConfig(**json.loads(meta["config"])))
-        net.load_state_dict(ckpt.net_state(tensors))
-    except Exception as exc:
-        raise ArtkitError(f"checkpoint '{path}' cannot be read: {type(exc).__name__}: {exc}") from None
-    net.to(device)
-    opt = ckpt.restore_optimizer(net, tensors, lr, device)
-    model = BiaxialModel(net, json.loads(meta.get("info", "{}")))
-    return model, opt, int(meta["epoch"]), json.loads(meta.get("history", "[]"))
-
-
 def fit(model: BiaxialModel, rolls: list[torch.Tensor], *, epochs: int, start_epoch: int = 0,
-        opt: torch.optim.Optimizer | None = None, lr: float = 2e-3, batch_size: int = 16,
-        generator: torch.Generator | None = None, device="cpu", history: list | None = None,
-        checkpoint: Path | None = None, max_seconds: float | None = None,
-        progress: ProgressCallback | None = None) -> list[dict]:
+        opt: torch.optim.Optimizer | None = None, lr: float = 2e-3, batch_size: int = 8,
+        generator: torch.Generator | None = None, history: list | None = None, save=None,
+        max_seconds: float | None = None,
+        progress: ProgressCallback | None = None) -> tuple[list[dict], torch.optim.Optimizer]:
     """Train on windows of ``rolls``; about 10 % of the pieces (at least one when there are
-    two or more) are held out, the weights of the best validation epoch are kept. A
-    checkpoint after every epoch when ``checkpoint`` is set; ``max_seconds`` ends training
-    after the epoch that passes it. On the CPU it trains on one thread (see ``threads``)."""
-    from artkit.music.threads import one_thread
-
-    with one_thread(torch.device(device).type == "cpu"):
-        return _fit(model, rolls, epochs=epochs, start_epoch=start_epoch, opt=opt, lr=lr,
-                    batch_size=batch_size, generator=generator, device=device, history=history,
-                    checkpoint=checkpoint, max_seconds=max_seconds, progress=progress)
-
-
-def _fit(model: BiaxialModel, rolls: list[torch.Tensor], *, epochs: int, start_epoch: int,
-         opt: torch.optim.Optimizer | None, lr: float, batch_size: int,
-         generator: torch.Generator | None, device, history: list | None,
-         checkpoint: Path | None, max_seconds: float | None,
-         progress: ProgressCallback | None) -> list[dict]:
-    cfg = model.net.config
+    two or more) are held out, the weights of the best validation epoch are kept.
+    ``save(epoch, history, optimizer)`` is called after every epoch (a checkpoint);
+    ``max_seconds`` ends training after the epoch that passes it. On the CPU it trains on one
+    thread (see ``threads``). Returns the history and the optimiser."""
+    cfg, device = model.net.config, model.device
     order = torch.randperm(len(rolls), generator=generator).tolist()
     n_val = max(1, len(rolls) // 10) if len(rolls) > 1 else 0
     train = roll_windows([rolls[k] for k in sorted(order[n_val:])], cfg.seq_steps)
@@ -395,62 +381,18 @@ def _fit(model: BiaxialModel, rolls: list[torch.Tensor], *, epochs: int, start_e
               for v in val.split(batch_size)]
         return sum(vl) / len(val)
 
-    history, model.best_epoch = run_epochs(
-        model.net, opt, len(train), batch_size, batch_loss, val_loss if len(val) else None,
-        epochs=epochs, start_epoch=start_epoch, history=list(history or []),
-        generator=generator,
-        save=(lambda e, h: save_checkpoint(checkpoint, model, opt, e, h)) if checkpoint else None,
-        max_seconds=max_seconds, progress=progress)
-    return history
-
-
-def train_biaxial(sources: list[str], output: str | Path, *, epochs: int = 20,
-                  size: str = "default", resume: bool = False, seed: int | None = 0,
-                  device: str | torch.device = "cpu", lr: float = 2e-3, batch_size: int = 8,
-                  force: bool = False, max_seconds: float | None = None,
-                  progress: ProgressCallback | None = None):
-    """Train a biaxial model on every part of ``sources`` and save it (see ``api.train``).
-
-    Returns ``(model, output, pieces, steps, skipped, history, seconds)``.
-    """
-    from artkit.core.runtime import make_generator
-    from artkit.music.checkpoint import training_output
-
-    output = training_output(output, resume=resume, force=force, size=size, sizes=SIZES,
-                             epochs=epochs)
-    t0 = time.perf_counter()
-    rolls, names, feats, skipped = load_rolls([str(s) for s in sources], progress)
-    if not rolls:
-        reasons = "; ".join(f"{Path(n).name}: {r}" for n, r in skipped[:3])
-        raise ArtkitError(f"no usable piece among the sources ({reasons or 'nothing found'})")
-    gen = make_generator(seed)
-    ckpt = checkpoint_path(output)
-    dev = torch.device(device)
-    if resume:
-        bm, opt, start, history = load_checkpoint(ckpt, lr, dev)
-    else:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(gen.initial_seed())
-            net = BiaxialLSTM(BiaxialConfig(**SIZES[size])).to(dev)
-        bm, opt, start, history = BiaxialModel(net), None, 0, []
-    steps = sum(len(r) for r in rolls)
-    history = fit(bm, rolls, epochs=epochs, start_epoch=start, opt=opt, lr=lr,
-                  batch_size=batch_size, generator=gen, device=dev, history=history,
-                  checkpoint=ckpt, max_seconds=max_seconds, progress=progress)
-    seconds = time.perf_counter() - t0
-    bm.info = {
-        "training": {
-            "sources": [str(s) for s in sources], "pieces": len(rolls), "steps": steps,
-            "skipped": len(skipped), "epochs": len(history), "size": size, "seed": seed,
-            "history": history, "seconds": round(seconds, 1), "kept_epoch": bm.best_epoch,
-            "pitch_range": pitch_range(rolls),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        },
-        "features": feats,
-    }
-    bm.net.cpu()
-    bm.save(output, force=True)
-    return bm, output, len(rolls), steps, skipped, history, seconds
+    model.net.generator = generator
+    try:
+        with one_thread(device.type == "cpu"):
+            history, model.best_epoch = run_epochs(
+                model.net, opt, len(train), batch_size, batch_loss,
+                val_loss if len(val) else None, epochs=epochs, start_epoch=start_epoch,
+                history=list(history or []), generator=generator,
+                save=(lambda e, h: save(e, h, opt)) if save else None,
+                max_seconds=max_seconds, progress=progress)
+    finally:
+        model.net.generator = None
+    return history, opt
 
 
 # ---------------------------------------------------------------- composing
@@ -462,8 +404,6 @@ def sample_roll(model: BiaxialModel, steps: int, *, temperature: float = 1.0,
     """Generate ``(steps, 78, 2)`` step by step from silence: the time axis advances every
     pitch one step, then the note axis samples play / articulate pitch by pitch upwards (a
     pitch that starts sounding is always articulated)."""
-    from artkit.music.threads import one_thread
-
     net = model.net
     dev = next(net.parameters()).device
     with one_thread(dev.type == "cpu"):
@@ -472,11 +412,11 @@ def sample_roll(model: BiaxialModel, steps: int, *, temperature: float = 1.0,
         prev = torch.zeros(1, 1, N_NOTES, 2, device=dev)
         t_states = None
         temperature = max(float(temperature), 1e-3)
-        note_axis = _NoteAxis(net)
+        note_axis = NoteAxis(net)
         u = u.numpy()
         # pitches the training music never used get no training signal (training skips the
         # silent rows of a batch): they stay silent
-        lo, hi = model.info.get("training", {}).get("pitch_range") or (LOW, LOW + N_NOTES - 1)
+        lo, hi = model.training.get("pitch_range") or (LOW, LOW + N_NOTES - 1)
         allowed = (torch.arange(N_NOTES) + LOW >= lo) & (torch.arange(N_NOTES) + LOW <= hi)
         allowed = allowed.numpy()
         for t in range(steps):
@@ -492,18 +432,15 @@ def sample_roll(model: BiaxialModel, steps: int, *, temperature: float = 1.0,
     return roll
 
 
-class _NoteAxis:
+class NoteAxis:
     """The note-axis LSTM stack and head in NumPy, one pitch at a time: sampling walks up 78
     pitches every step, and for such tiny vectors NumPy's per-call cost is ~20× below torch's
     (32 bars: about 1 s instead of a minute)."""
 
     def __init__(self, net: BiaxialLSTM):
-        import numpy as np
-
         def arr(t):
             return t.detach().cpu().double().numpy()
 
-        self.np = np
         self.layers = []
         for k, layer in enumerate(net.note):
             w_ih, w_hh = arr(layer.weight_ih_l0), arr(layer.weight_hh_l0)
@@ -515,7 +452,6 @@ class _NoteAxis:
         """``h_time`` (78, H) time-axis outputs, ``was`` (78,) previous play bits, ``u``
         (78, 2) uniform numbers, ``skip`` (78, 2) the linear path's logits → (78, 2) play /
         articulate bits of this step; pitches where ``allowed`` is false stay silent."""
-        np = self.np
         w_ih0, w_hh0, b0, H0 = self.layers[0]
         Ht = h_time.shape[1]
         pre0 = h_time.astype(np.float64) @ w_ih0[:, :Ht].T + b0             # (78, 4H)
@@ -552,8 +488,6 @@ class _NoteAxis:
 def roll_to_notes(roll: torch.Tensor, velocity: int = 80):
     """``(T, 78, 2)`` → :class:`MidiNote` list (quarter-note times): a note begins where a
     pitch starts sounding or is re-articulated and lasts while it sounds."""
-    from artkit.music.midi import MidiNote
-
     play = roll[..., 0].bool().numpy()
     art = roll[..., 1].bool().numpy()
     T = play.shape[0]
@@ -572,49 +506,11 @@ def roll_to_notes(roll: torch.Tensor, velocity: int = 80):
     return notes
 
 
-@dataclass
-class BiaxialScore:
-    """A polyphonic composition: the piano roll and how it was made."""
-
-    roll: torch.Tensor            # (steps, 78, 2)
-    n_bars: int
-    tempo: float
-    info: dict = field(default_factory=dict)
-
-    def notes(self):
-        return roll_to_notes(self.roll)
-
-    def midi_song(self):
-        from artkit.music.midi import MidiSong, MidiTrack
-
-        return MidiSong([MidiTrack("piano", 0, 0, self.notes())], [(0.0, float(self.tempo))],
-                        [(0.0, 4, 4)], [])
-
-    @property
-    def seconds(self) -> float:
-        return self.n_bars * 4 * 60.0 / self.tempo
-
-    def piece(self):
-        """The composition as a :class:`Piece` (top line over the chordified rest), for the
-        quality figures; ``None`` when it has too few notes to be measured."""
-        from artkit.music.corpus import _Part, _Raw, build_piece
-
-        notes = [(Fraction(m.start), Fraction(m.dur), m.pitch) for m in self.notes()]
-        raw = _Raw([_Part("piano", notes)], [], [(Fraction(0), Fraction(4))],
-                   [(Fraction(4 * b), Fraction(4)) for b in range(self.n_bars)])
-        try:
-            return build_piece("composition", raw)
-        except ArtkitError:
-            return None
-
-
 def compose_biaxial(model: BiaxialModel, *, bars: int = 16, tempo: float = 100.0,
                     temperature: float = 1.0, generator: torch.Generator | None = None,
-                    progress: ProgressCallback | None = None) -> BiaxialScore:
-    """Compose ``bars`` bars of free polyphony in 4/4 (16 steps a bar)."""
-    t0 = time.perf_counter()
+                    progress: ProgressCallback | None = None) -> Score:
+    """Compose ``bars`` bars of free polyphony in 4/4 (16 steps a bar), one piano part."""
     roll = sample_roll(model, bars * STEPS_PER_BAR, temperature=temperature, generator=generator,
                        progress=progress)
-    return BiaxialScore(roll, bars, tempo, info={
-        "model": model.info.get("training", {}).get("sources"), "temperature": temperature,
-        "seconds": round(time.perf_counter() - t0, 3)})
+    return Score(kind="biaxial", title="", parts={"piano": roll_to_notes(roll)}, n_bars=bars,
+                 tempo=tempo, roll=roll, settings={"temperature": temperature})

@@ -18,6 +18,9 @@ from artkit.core.errors import ArtkitError
 from artkit.core.progress import ProgressCallback, report
 from artkit.music.chords import Chord, chord_from_pcs, parse_chord
 from artkit.music.grammar import BAR, Note, quantize, tokenize
+from artkit.music.leadsheet import music21_symbol
+from artkit.music.meter import Meter, meter_for_length
+from artkit.music.midi import read_midi
 
 MIDI_EXT = {".mid", ".midi", ".smf"}
 M21_EXT = {".xml", ".mxl", ".musicxml", ".abc", ".krn", ".mei", ".rntxt"}
@@ -32,6 +35,8 @@ CORPUS = {
     "chopin": "chopin", "monteverdi": "monteverdi", "miscfolk": "miscFolk",
     "airdsairs": "airdsAirs", "corelli": "corelli",
 }
+MAX_PIECE_QUARTERS = 40_000       # 10,000 bars of 4/4: about 5.5 hours at 120 bpm
+MAX_PIECE_BARS = 20_000
 MELODY_NAMES = ("melody", "lead", "soprano", "voice", "vocal", "solo", "sax", "trumpet")
 
 
@@ -42,9 +47,10 @@ class Piece:
     Args:
         name: where it came from (``file`` or ``file#n`` inside a collection).
         melody: the top line, monophonic.
-        chords: ``(start, length, chord)``, in order.
+        chords: ``(start, length, chord)``, in order (N.C. has no notes).
         bars: ``(start, length)`` of the full bars to learn from.
         harmony: ``"chord symbols"`` or ``"chordified accompaniment"``.
+        meters: each bar's meter when known (else n/4 from its length).
     """
 
     name: str
@@ -52,13 +58,22 @@ class Piece:
     chords: list[tuple[Fraction, Fraction, Chord]]
     bars: list[tuple[Fraction, Fraction]]
     harmony: str
+    meters: list[Meter] | None = None
     _starts: list[Fraction] = field(default_factory=list, repr=False)
 
     def chord_at(self, t: Fraction) -> Chord | None:
+        """The chord sounding at ``t`` (``None`` before the first, or under N.C.)."""
         if not self._starts:
             self._starts = [c[0] for c in self.chords]
         i = bisect.bisect_right(self._starts, t) - 1
-        return self.chords[i][2] if i >= 0 else None
+        chord = self.chords[i][2] if i >= 0 else None
+        return None if chord is None or chord.is_rest else chord
+
+    def meter(self, bar: int) -> Meter:
+        """The meter of bar ``bar``."""
+        if self.meters is not None and bar < len(self.meters):
+            return self.meters[bar]
+        return meter_for_length(self.bars[bar][1])
 
     def tokens(self) -> list[str]:
         """The melody as grammar tokens over its own chords."""
@@ -83,17 +98,33 @@ def trim_silent_bars(tokens: list[str]) -> list[str]:
 
 
 @dataclass
-class _Part:
+class RawPart:
+    """One part of a file as read: its name and ``(start, duration, pitch)`` notes."""
+
     name: str
-    notes: list[tuple[Fraction, Fraction, int]]  # (start, dur, pitch)
+    notes: list[tuple[Fraction, Fraction, int]]
 
 
 @dataclass
-class _Raw:
-    parts: list[_Part]
+class RawPiece:
+    """A file's music before melody and harmony are found: its parts, chord symbols
+    ``(start, symbol)``, time signatures ``(start, bar length)`` and, when the file has them,
+    its full measures ``(start, length)``."""
+
+    parts: list[RawPart]
     symbols: list[tuple[Fraction, str]]
-    time_signatures: list[tuple[Fraction, Fraction]]  # (start, bar length)
+    time_signatures: list[tuple[Fraction, Fraction]]
     measures: list[tuple[Fraction, Fraction]] | None = None
+    meters: list[tuple[Fraction, Meter]] = field(default_factory=list)
+
+    def meter_at(self, t: Fraction, length: Fraction) -> Meter:
+        """The written meter in force at ``t`` when it fits a bar of ``length`` (6/8 and 3/4
+        are both three quarters long), else the n/4 meter of that length."""
+        found = None
+        for start, m in self.meters:
+            if start <= t:
+                found = m
+        return found if found is not None and found.bar_length == length else meter_for_length(length)
 
 
 def _frac(x) -> Fraction:
@@ -182,7 +213,7 @@ def load_pieces(sources: list[str], progress: ProgressCallback | None = None,
     for i, f in enumerate(files):
         report(progress, "read music", i, len(files), f.name)
         try:
-            for name, raw in _read(f):
+            for name, raw in read_raw(f):
                 try:
                     pieces.append(build_piece(name, raw))
                 except ArtkitError as exc:
@@ -192,7 +223,8 @@ def load_pieces(sources: list[str], progress: ProgressCallback | None = None,
         if limit and len(pieces) >= limit:
             pieces = pieces[:limit]
             break
-    report(progress, "read music", len(files), len(files), f"{len(pieces)} pieces")
+    if pieces:
+        report(progress, "read music", len(files), len(files), f"{len(pieces)} pieces")
     return pieces, skipped
 
 
@@ -205,7 +237,13 @@ def load_piece(path: str | Path) -> Piece:
     return pieces[0]
 
 
-def _read(path: Path) -> Iterator[tuple[str, _Raw]]:
+def read_raw(path: Path) -> Iterator[tuple[str, RawPiece]]:
+    """The raw pieces of one music file (several for a collection), named ``file`` or
+    ``file#n``.
+
+    Raises:
+        ArtkitError: the file cannot be read.
+    """
     if path.suffix.lower() in MIDI_EXT:
         yield str(path), _from_midi(path)
         return
@@ -222,11 +260,9 @@ def _read(path: Path) -> Iterator[tuple[str, _Raw]]:
         yield str(path), _from_music21(obj)
 
 
-def _from_midi(path: Path) -> _Raw:
-    from artkit.music.midi import read_midi
-
+def _from_midi(path: Path) -> RawPiece:
     song = read_midi(path)
-    parts = [_Part(t.name, [(_frac(n.start), _frac(n.dur), n.pitch) for n in t.notes])
+    parts = [RawPart(t.name, [(_frac(n.start), _frac(n.dur), n.pitch) for n in t.notes])
              for t in song.tracks if not t.is_drums and t.notes]
     symbols = []
     for q, text in song.markers:
@@ -236,10 +272,22 @@ def _from_midi(path: Path) -> _Raw:
         except ArtkitError:
             pass
     ts = [(_frac(q), Fraction(num * 4, den)) for q, num, den in song.time_signatures]
-    return _Raw(parts, symbols, ts)
+    return RawPiece(parts, symbols, ts, meters=_meters((_frac(q), num, den)
+                                                       for q, num, den in song.time_signatures))
 
 
-def _from_music21(score) -> _Raw:
+def _meters(signatures) -> list[tuple[Fraction, Meter]]:
+    """``(start, Meter)`` of the time signatures artkit plays (others are left to bar lengths)."""
+    out = []
+    for start, num, den in signatures:
+        try:
+            out.append((start, Meter(int(num), int(den))))
+        except ArtkitError:
+            continue
+    return out
+
+
+def _from_music21(score) -> RawPiece:
     from music21 import chord as m21chord
     from music21 import harmony, meter, stream
 
@@ -259,14 +307,12 @@ def _from_music21(score) -> _Raw:
             elif hasattr(el, "pitch"):
                 notes.append((start, dur, el.pitch.midi))
         for cs in flat.getElementsByClass(harmony.ChordSymbol):
-            if isinstance(cs, harmony.NoChord) or not cs.figure:
-                continue
-            symbols.append((_frac(cs.offset), cs.figure.replace("-", "b")))
+            symbols.append((_frac(cs.offset), music21_symbol(cs)))
         if notes:
-            parts.append(_Part(p.partName or "", notes))
+            parts.append(RawPart(p.partName or "", notes))
     first = parts_src[0]
-    ts = [(_frac(t.offset), _frac(t.barDuration.quarterLength))
-          for t in first.flatten().getElementsByClass(meter.TimeSignature)]
+    signatures = list(first.flatten().getElementsByClass(meter.TimeSignature))
+    ts = [(_frac(t.offset), _frac(t.barDuration.quarterLength)) for t in signatures]
     measures = None
     ms = list(first.getElementsByClass(stream.Measure))
     if ms:
@@ -275,7 +321,8 @@ def _from_music21(score) -> _Raw:
             full = m.barDuration.quarterLength if m.barDuration is not None else m.quarterLength
             if m.quarterLength == full and not m.paddingLeft:
                 measures.append((_frac(m.offset), _frac(full)))
-    return _Raw(parts, sorted(symbols), ts or [(Fraction(0), Fraction(4))], measures)
+    return RawPiece(parts, sorted(symbols), ts or [(Fraction(0), Fraction(4))], measures,
+                    _meters((_frac(t.offset), t.numerator, t.denominator) for t in signatures))
 
 
 def _skyline(notes: list[tuple[Fraction, Fraction, int]]) -> tuple[list[Note], list]:
@@ -291,7 +338,7 @@ def _skyline(notes: list[tuple[Fraction, Fraction, int]]) -> tuple[list[Note], l
     return quantize(top), rest
 
 
-def build_piece(name: str, raw: _Raw) -> Piece:
+def build_piece(name: str, raw: RawPiece) -> Piece:
     """Find melody, harmony and bars in a raw piece.
 
     Raises:
@@ -312,6 +359,9 @@ def build_piece(name: str, raw: _Raw) -> Piece:
     if len([n for n in melody if n.pitch is not None]) < 8:
         raise ArtkitError("no melody (fewer than 8 melody notes)")
     end = max(n.end for n in melody)
+    if end > MAX_PIECE_QUARTERS:
+        raise ArtkitError(f"too long: its melody lasts {float(end):.0f} quarter notes",
+                          f"artkit reads pieces of up to {MAX_PIECE_QUARTERS} quarter notes")
 
     if raw.symbols:
         chords, harmony = [], "chord symbols"
@@ -337,7 +387,7 @@ def build_piece(name: str, raw: _Raw) -> Piece:
     bars = [b for b in bars if b[0] < end]
     if len(bars) < 2:
         raise ArtkitError("fewer than 2 full bars")
-    return Piece(name, melody, timeline, bars, harmony)
+    return Piece(name, melody, timeline, bars, harmony, [raw.meter_at(t, n) for t, n in bars])
 
 
 def _bar_grid(ts: list[tuple[Fraction, Fraction]], end: Fraction) -> list[tuple[Fraction, Fraction]]:
@@ -348,8 +398,9 @@ def _bar_grid(ts: list[tuple[Fraction, Fraction]], end: Fraction) -> list[tuple[
         while k + 1 < len(ts) and ts[k + 1][0] <= t:
             k += 1
             length = ts[k][1]
-        if length <= 0:
-            break
+        if length < Fraction(1, 4) or len(bars) >= MAX_PIECE_BARS:
+            raise ArtkitError(f"its time signatures make bars of {length} quarter notes or more "
+                              f"than {MAX_PIECE_BARS} bars")
         bars.append((t, length))
         t += length
     return bars

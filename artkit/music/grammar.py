@@ -188,7 +188,7 @@ def candidates(kind: str, chord: Chord, lo: int, hi: int, register: tuple[int, i
 
 
 def realise(tokens: Sequence[str], chord_at: Callable[[Fraction], Chord],
-            bar_length: Fraction, start_pitch: int = 72, *,
+            bar_length: Fraction | Sequence[Fraction], start_pitch: int = 72, *,
             register: tuple[int, int] = (0, 127), generator: torch.Generator | None = None,
             spread: float = 1.5, key_scale: frozenset | None = None) -> list[Note]:
     """Turn grammar tokens into pitched notes over ``chord_at``.
@@ -201,9 +201,12 @@ def realise(tokens: Sequence[str], chord_at: Callable[[Fraction], Chord],
     gently pulled towards the middle of the register (so the line does not drift off); an
     approach tone prefers a pitch that can step onto a tone of the next chord, a note after an
     approach tone prefers to resolve by step, and pitches of ``key_scale`` (the progression's
-    key) are preferred two to one. A ``|`` moves to the next bar line (rests fill
-    any gap).
+    key) are preferred two to one. A ``|`` moves to the next bar line (rests fill any gap);
+    ``bar_length`` is one length for every bar, or the lengths of the bars in turn (meters
+    that change).
     """
+    lengths = list(bar_length) if isinstance(bar_length, (list, tuple)) else [bar_length]
+    bar_no, bar_end = 0, Fraction(lengths[0])
     notes: list[Note] = []
     t = Fraction(0)
     prev = start_pitch
@@ -211,10 +214,12 @@ def realise(tokens: Sequence[str], chord_at: Callable[[Fraction], Chord],
     for text in tokens:
         tok = Token.parse(text)
         if tok.kind == BAR:
-            if t % bar_length:
-                gap = bar_length - t % bar_length
-                notes.append(Note(t, gap, None))
-                t += gap
+            if t < bar_end:
+                notes.append(Note(t, bar_end - t, None))
+                t = bar_end
+            while bar_end <= t:
+                bar_no += 1
+                bar_end += Fraction(lengths[bar_no % len(lengths)])
             continue
         if tok.kind == "R":
             notes.append(Note(t, tok.dur, None))
@@ -230,7 +235,8 @@ def realise(tokens: Sequence[str], chord_at: Callable[[Fraction], Chord],
                               register)
             widen += SLACK
         if not pool:    # the register and chord leave nothing of this type: any chord tone
-            pool = candidates("C", chord, register[0], register[1], register) or [int(centre)]
+            pool = candidates("C", chord, register[0], register[1], register) \
+                or [max(register[0], min(register[1], int(centre)))]
         pitch = _choose(pool, centre, prev, tok, prev_kind, chord_at(t + tok.dur), generator,
                         spread, register, key_scale)
         notes.append(Note(t, tok.dur, pitch))

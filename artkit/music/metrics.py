@@ -3,23 +3,28 @@
 Per piece: scale consistency (the best of the 24 major / natural-minor scales' in-scale note
 rate), pitch-class entropy (bits), interval-3-gram repetition rate (1 − distinct / all 3-grams of
 successive intervals), groove consistency (1 − mean normalised Hamming distance between the
-16th-note onset vectors of every pair of bars), chord-tone ratio on strong beats (beats 1 and 3
-in 4/4, the downbeat otherwise). Across pieces: the overlap of each figure's distribution with a
-reference set's (area under the minimum of two Gaussian kernel densities).
+16th-note onset vectors of every pair of bars of the same length), chord-tone ratio on strong
+beats (each bar's meter says which: beats 1 and 3 in 4/4, the downbeat in 3/4, beats 1 and 4 in
+5/4 and 6/8; see :mod:`artkit.music.meter`; notes under N.C. are not counted). Across pieces:
+the overlap of each figure's distribution with a reference set's (area under the minimum of two
+Gaussian kernel densities).
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
 
+from artkit.core.result import Evaluation
 from artkit.music.chords import MAJOR, NATURAL_MINOR
 from artkit.music.corpus import Piece
 from artkit.music.grammar import Note
+from artkit.music.meter import Meter, meter_for_length
 
 FEATURES = ("scale_consistency", "pitch_entropy", "repetition", "groove", "chord_tone_ratio")
 LABELS = {"scale_consistency": "scale consistency", "pitch_entropy": "pitch-class entropy (bits)",
@@ -77,26 +82,27 @@ def groove(notes: list[Note], bars: list[tuple[Fraction, Fraction]]) -> float:
     return 1.0 - float(np.mean(dists)) if dists else float("nan")
 
 
-def strong_beat(offset: Fraction, bar_len: Fraction) -> bool:
-    if offset == 0:
-        return True
-    return bar_len % 2 == 0 and bar_len >= 4 and offset == bar_len / 2
+def strong_beat(offset: Fraction, bar_len: Fraction | Meter) -> bool:
+    """Whether ``offset`` (quarters into a bar) is a strong beat of the bar's meter (a meter,
+    or a bar length read as n/4)."""
+    meter = bar_len if isinstance(bar_len, Meter) else meter_for_length(Fraction(bar_len))
+    return Fraction(offset) in meter.strong
 
 
 def chord_tone_ratio(piece: Piece) -> float:
     hits = total = 0
-    bar_iter = piece.bars
+    starts = [b0 for b0, _ in piece.bars]
     for n in piece.melody:
         if n.pitch is None:
             continue
-        for b0, blen in bar_iter:
-            if b0 <= n.start < b0 + blen:
-                if strong_beat(n.start - b0, blen):
-                    chord = piece.chord_at(n.start)
-                    if chord is not None:
-                        total += 1
-                        hits += (n.pitch % 12) in chord.pcs
-                break
+        k = bisect.bisect_right(starts, n.start) - 1
+        if k < 0 or n.start >= piece.bars[k][0] + piece.bars[k][1]:
+            continue
+        if strong_beat(n.start - piece.bars[k][0], piece.meter(k)):
+            chord = piece.chord_at(n.start)
+            if chord is not None:
+                total += 1
+                hits += (n.pitch % 12) in chord.pcs
     return hits / total if total else float("nan")
 
 
@@ -131,7 +137,8 @@ def baseline(piece: Piece, kind: str, rng: random.Random) -> Piece:
                 p = max(lo, min(hi, 2 * (lo if p < lo else hi) - p))
         out.append(Note(t, d, p))
         t += d
-    return Piece(piece.name + f" ({kind})", out, piece.chords, piece.bars, piece.harmony)
+    return Piece(piece.name + f" ({kind})", out, piece.chords, piece.bars, piece.harmony,
+                 piece.meters)
 
 
 def mean_features(rows: list[dict[str, float]]) -> dict[str, float]:
@@ -179,9 +186,18 @@ def overlap_scores(rows: list[dict[str, float]], reference: list[dict[str, float
     return out
 
 
-@dataclass
-class Evaluation:
-    """Per-piece figures, their means, the baselines' means and the overlap with a reference."""
+@dataclass(kw_only=True)
+class MusicEvaluation(Evaluation):
+    """Per-piece figures, their means, the baselines' means and the overlap with a reference.
+
+    Args:
+        names: the pieces measured.
+        rows: each piece's figures.
+        mean, std: across pieces.
+        uniform, walk: the means of the two random baselines (same rhythm, random pitches).
+        overlap: per figure overlap with the reference distribution, and its ``mean``.
+        skipped: ``(source, reason)`` of what could not be measured.
+    """
 
     names: list[str]
     rows: list[dict[str, float]]
@@ -189,18 +205,19 @@ class Evaluation:
     std: dict[str, float]
     uniform: dict[str, float]
     walk: dict[str, float]
-    overlap: dict[str, float] | None
-    skipped: list[tuple[str, str]]
+    overlap: dict[str, float] | None = None
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"pieces": [{"name": n, **r} for n, r in zip(self.names, self.rows)],
                 "mean": self.mean, "std": self.std,
                 "baselines": {"uniform random": self.uniform, "random walk": self.walk},
-                "overlap_with_reference": self.overlap, "skipped": self.skipped}
+                "overlap_with_reference": self.overlap, "skipped": self.skipped,
+                "seconds": self.seconds, "notes": self.notes, "weights": self.weights}
 
 
 def evaluate_pieces(pieces: list[Piece], reference: list[dict[str, float]] | None = None,
-                    seed: int = 0, skipped=None) -> Evaluation:
+                    seed: int = 0, skipped=None) -> MusicEvaluation:
     """Figures for ``pieces``, baselines built from each of them, and the overlap with
     ``reference`` rows (the training set's figures) when given."""
     rng = random.Random(seed)
@@ -208,5 +225,6 @@ def evaluate_pieces(pieces: list[Piece], reference: list[dict[str, float]] | Non
     uni = [piece_features(baseline(p, "uniform", rng)) for p in pieces]
     walk = [piece_features(baseline(p, "walk", rng)) for p in pieces]
     ov = overlap_scores(rows, reference) if reference else None
-    return Evaluation([p.name for p in pieces], rows, mean_features(rows), std_features(rows),
-                      mean_features(uni), mean_features(walk), ov, list(skipped or []))
+    return MusicEvaluation(names=[p.name for p in pieces], rows=rows, mean=mean_features(rows),
+                           std=std_features(rows), uniform=mean_features(uni),
+                           walk=mean_features(walk), overlap=ov, skipped=list(skipped or []))

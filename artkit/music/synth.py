@@ -15,12 +15,15 @@ import subprocess
 import tempfile
 import wave
 from pathlib import Path
+from typing import Iterator
 
+import numpy as np
 import torch
 
 from artkit.core.errors import ArtkitError
 from artkit.core.progress import ProgressCallback, report
-from artkit.music.midi import MidiSong, MidiTrack
+from artkit.music.midi import MidiSong, MidiTrack, write_midi
+from artkit.music.threads import one_thread
 
 TAIL_S = 1.0  # seconds of release and reverb after the last note-off
 
@@ -129,6 +132,174 @@ PAN = {"melody": 0.15, "piano": -0.35, "bass": 0.0, "drums": 0.25}
 GAIN = {"melody": 1.4, "piano": 0.7, "bass": 1.0, "drums": 1.8}   # the lead in front
 
 
+MAX_RENDER_SECONDS = 3 * 3600    # 3 hours: a 1.9 GB WAV file
+NOTE_CAP_S = {"piano": 20.0, "bass": 8.0}   # the voices have decayed below -90 dB by then
+BLOCK_S = 20.0                   # rendered and written in blocks of this many seconds
+IN_MEMORY_S = 15 * 60            # up to this long, the blocks are kept (one pass)
+
+
+def _hms(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:,.1f} hours"
+    return f"{seconds / 60:.1f} minutes" if seconds >= 60 else f"{seconds:.1f} s"
+
+
+class Renderer:
+    """Renders a song with the built-in voices, block by block (see :func:`synthesize`).
+
+    Each note is synthesised where it starts and its tail carried into the next blocks; the
+    reverb is an overlap-add convolution carried the same way, so a piece of any length is
+    rendered in bounded memory. The mix is normalised to -1 dBFS peak: pieces up to
+    :data:`IN_MEMORY_S` keep their blocks for that; longer ones are rendered twice (once to find
+    the peak) and written to disk as they go.
+
+    Raises:
+        ArtkitError: a sample rate out of range, no notes, or music longer than
+            :data:`MAX_RENDER_SECONDS`.
+    """
+
+    def __init__(self, song: MidiSong, sample_rate: int = 44100, seed: int = 0,
+                 reverb: float = 0.18, block_s: float = BLOCK_S):
+        if not 8000 <= sample_rate <= 96000:
+            raise ArtkitError(f"sample rate {sample_rate} is out of range", "use 8000 to 96000")
+        if not any(t.notes for t in song.tracks):
+            raise ArtkitError("the music has no notes to render")
+        duration = song.duration_s
+        if duration > MAX_RENDER_SECONDS:
+            raise ArtkitError(f"the music lasts {_hms(duration)} (its last note ends "
+                              f"{song.end:,.0f} quarter notes in); artkit renders up to "
+                              f"{_hms(MAX_RENDER_SECONDS)}", "check the MIDI file's note times and tempo")
+        self.song, self.sr, self.seed, self.reverb = song, int(sample_rate), seed, reverb
+        self.frames = int((duration + TAIL_S) * self.sr) + 1
+        self.block = max(1024, int(block_s * self.sr))
+        self._kept: list[torch.Tensor] | None = None
+        self._peak: float | None = None
+
+    @property
+    def seconds(self) -> float:
+        """Length of the audio (the music and its tail)."""
+        return self.frames / self.sr
+
+    def _events(self) -> list[tuple[int, int, int, str, float, float]]:
+        """``(first sample, track, note, voice, start s, end s)`` of every note, in time order."""
+        out = []
+        for k, track in enumerate(self.song.tracks):
+            voice = _voice(track)
+            for j, n in enumerate(track.notes):
+                s0, s1 = self.song.seconds(n.start), self.song.seconds(n.start + n.dur)
+                out.append((int(s0 * self.sr), k, j, voice, s0, s1))
+        out.sort()
+        return out
+
+    def _dry(self, gen: torch.Generator, progress, task: str) -> Iterator[torch.Tensor]:
+        """The dry stereo mix, ``(2, block)`` at a time."""
+        sr, B = self.sr, self.block
+        longest = int((max(NOTE_CAP_S.values()) + PIANO_RELEASE + 2.0) * sr)
+        acc = torch.zeros(2, B + longest)
+        cache: dict = {}
+        drum_cache: dict = {}
+        events = self._events()
+        gains = []
+        for track in self.song.tracks:
+            name, voice = track.name.lower(), _voice(track)
+            pan = PAN.get(name, PAN.get(voice, 0.0))
+            g = GAIN.get(name, GAIN.get(voice, 1.0))
+            gains.append(torch.tensor([g * math.cos((pan + 1) * math.pi / 4),
+                                       g * math.sin((pan + 1) * math.pi / 4)])[:, None])
+        e = 0
+        for b0 in range(0, self.frames, B):
+            while e < len(events) and events[e][0] < b0 + B:
+                i0, k, j, voice, s0, s1 = events[e]
+                note = self.song.tracks[k].notes[j]
+                dur = min(max(s1 - s0, 0.02), NOTE_CAP_S.get(voice, 1.0))
+                if voice == "drums":   # four takes of each drum, scaled by velocity
+                    take = (note.pitch, e % 4)
+                    if take not in drum_cache:
+                        drum_cache[take] = drum_hit(note.pitch, 127, sr, gen)
+                    x = drum_cache[take] * (note.velocity / 127)
+                elif voice == "bass":
+                    x = bass_tone(note.pitch, note.velocity, dur, sr, cache)
+                else:
+                    x = piano_tone(note.pitch, note.velocity, dur, sr, cache)
+                at = i0 - b0
+                n = min(len(x), acc.shape[1] - at)
+                acc[:, at:at + n] += gains[k] * x[:n]
+                e += 1
+            n = min(B, self.frames - b0)
+            yield acc[:, :n].clone()
+            acc = torch.cat([acc[:, B:], torch.zeros(2, B)], dim=1)
+            report(progress, task, min(b0 + B, self.frames), self.frames)
+
+    def _mixed(self, progress, task: str) -> Iterator[torch.Tensor]:
+        """Dry mix plus reverb, ``(2, block)`` at a time (unscaled)."""
+        import torchaudio.functional as AF
+
+        gen = torch.Generator().manual_seed(self.seed)
+        sr = self.sr
+        ir = None
+        if self.reverb > 0:
+            n_ir = int(1.2 * sr)
+            t = torch.arange(n_ir) / sr
+            ir = (torch.rand(2, n_ir, generator=gen) * 2 - 1) * torch.exp(-t * 5.0)
+            ir = AF.lowpass_biquad(ir, sr, min(5000.0, 0.4 * sr))
+            ir = ir / ir.abs().sum(1, keepdim=True) * 8
+        carry = torch.zeros(2, 0)
+        for dry in self._dry(gen, progress, task):
+            if ir is None:
+                yield dry
+                continue
+            wet = convolve(dry, ir)
+            n = dry.shape[1]
+            head = wet[:, :n]
+            m = min(n, carry.shape[1])
+            head[:, :m] += carry[:, :m]
+            rest = wet[:, n:]
+            left = carry[:, m:]
+            k = max(rest.shape[1], left.shape[1])
+            carry = torch.zeros(2, k)
+            carry[:, :rest.shape[1]] += rest
+            carry[:, :left.shape[1]] += left
+            yield dry + self.reverb * head
+
+    def _scale(self) -> float:
+        return 10 ** (-1 / 20) / self._peak if self._peak else 1.0
+
+    def blocks(self, progress: ProgressCallback | None = None) -> Iterator[torch.Tensor]:
+        """The final audio, ``(2, n)`` float32 blocks in [-1, 1]."""
+        if self._kept is None and self.seconds <= IN_MEMORY_S:
+            self._kept = list(self._mixed(progress, "render"))
+            self._peak = max(float(b.abs().max()) for b in self._kept)
+        if self._kept is not None:
+            for block in self._kept:
+                yield (block * self._scale()).float()
+            return
+        if self._peak is None:
+            self._peak = max(float(b.abs().max()) for b in self._mixed(progress, "render (level)"))
+        for block in self._mixed(progress, "render"):
+            yield (block * self._scale()).float()
+
+    def audio(self, progress: ProgressCallback | None = None) -> torch.Tensor:
+        """All the audio, ``(2, frames)`` (pieces up to :data:`IN_MEMORY_S`)."""
+        if self.seconds > IN_MEMORY_S:
+            raise ArtkitError(f"{_hms(self.seconds)} of audio is too long to hold in memory",
+                              "write it to a WAV file (render(...).write_wav(path))")
+        with one_thread():
+            return torch.cat(list(self.blocks(progress)), dim=1)
+
+    def write_wav(self, path: str | Path, progress: ProgressCallback | None = None) -> None:
+        """Write 16-bit stereo PCM to ``path`` (standard-library ``wave``), block by block."""
+        with one_thread(), wave.open(str(path), "wb") as w:
+            w.setnchannels(2)
+            w.setsampwidth(2)
+            w.setframerate(self.sr)
+            for block in self.blocks(progress):
+                w.writeframes(_pcm(block))
+
+
+def _pcm(audio: torch.Tensor) -> bytes:
+    return (audio.clamp(-1, 1) * 32767).round().to(torch.int16).T.contiguous().numpy().tobytes()
+
+
 def synthesize(song: MidiSong, sample_rate: int = 44100, seed: int = 0,
                reverb: float = 0.18, progress: ProgressCallback | None = None):
     """Render ``song`` with the built-in voices: ``((2, N) float32 in [-1, 1], sample_rate)``.
@@ -136,65 +307,8 @@ def synthesize(song: MidiSong, sample_rate: int = 44100, seed: int = 0,
     N covers the song plus :data:`TAIL_S` seconds; the mix is normalised to -1 dBFS peak.
     Runs on one thread (note-by-note work: more threads only wait for each other).
     """
-    from artkit.music.threads import one_thread
-
-    with one_thread():
-        return _synthesize(song, sample_rate, seed, reverb, progress)
-
-
-def _synthesize(song: MidiSong, sample_rate: int, seed: int, reverb: float,
-                progress: ProgressCallback | None):
-    import torchaudio.functional as AF
-
-    if not 8000 <= sample_rate <= 96000:
-        raise ArtkitError(f"sample rate {sample_rate} is out of range", "use 8000 to 96000")
-    sr = sample_rate
-    gen = torch.Generator().manual_seed(seed)
-    total = int((song.duration_s + TAIL_S) * sr) + 1
-    mix = torch.zeros(2, total)
-    n_notes = sum(len(t.notes) for t in song.tracks)
-    done = 0
-    cache: dict = {}
-    drum_cache: dict = {}
-    for track in song.tracks:
-        voice = _voice(track)
-        buf = torch.zeros(total)
-        for note in track.notes:
-            s0 = song.seconds(note.start)
-            s1 = song.seconds(note.start + note.dur)
-            if voice == "drums":   # four takes of each drum, scaled by velocity
-                take = (note.pitch, done % 4)
-                if take not in drum_cache:
-                    drum_cache[take] = drum_hit(note.pitch, 127, sr, gen)
-                x = drum_cache[take] * (note.velocity / 127)
-            elif voice == "bass":
-                x = bass_tone(note.pitch, note.velocity, max(s1 - s0, 0.02), sr, cache)
-            else:
-                x = piano_tone(note.pitch, note.velocity, max(s1 - s0, 0.02), sr, cache)
-            i0 = int(s0 * sr)
-            i1 = min(total, i0 + len(x))
-            if i1 > i0:
-                buf[i0:i1] += x[:i1 - i0]
-            done += 1
-            if done % 64 == 0:
-                report(progress, "render", done, n_notes)
-        pan = PAN.get(track.name.lower(), PAN.get(voice, 0.0))
-        buf = buf * GAIN.get(track.name.lower(), GAIN.get(voice, 1.0))
-        mix[0] += buf * math.cos((pan + 1) * math.pi / 4)
-        mix[1] += buf * math.sin((pan + 1) * math.pi / 4)
-    report(progress, "render", n_notes, n_notes)
-    if reverb > 0:
-        n_ir = int(1.2 * sr)
-        t = torch.arange(n_ir) / sr
-        ir = (torch.rand(2, n_ir, generator=gen) * 2 - 1) * torch.exp(-t * 5.0)
-        ir = AF.lowpass_biquad(ir, sr, min(5000.0, 0.4 * sr))
-        ir = ir / ir.abs().sum(1, keepdim=True) * 8
-        wet = convolve(mix, ir)[:, :total]
-        mix = mix + reverb * wet
-    peak = float(mix.abs().max())
-    if peak > 0:
-        mix = mix * (10 ** (-1 / 20) / peak)
-    return mix.float(), sr
+    r = Renderer(song, sample_rate, seed, reverb)
+    return r.audio(progress), r.sr
 
 
 def convolve(x: torch.Tensor, h: torch.Tensor, block: int = 1 << 15) -> torch.Tensor:
@@ -213,26 +327,19 @@ def convolve(x: torch.Tensor, h: torch.Tensor, block: int = 1 << 15) -> torch.Te
     return out[:, :n + m - 1]
 
 
-def write_wav(path: str | Path, audio: torch.Tensor, sample_rate: int, force: bool = False) -> Path:
-    """Write ``(C, N)`` float audio as 16-bit PCM WAV, atomically (standard-library ``wave``)."""
-    from artkit.core.files import atomic_path
-
+def write_wav(path: str | Path, audio: torch.Tensor, sample_rate: int) -> None:
+    """Write ``(C, N)`` float audio as 16-bit PCM WAV (standard-library ``wave``)."""
     if audio.dim() == 1:
         audio = audio[None]
-    pcm = (audio.clamp(-1, 1) * 32767).round().to(torch.int16).T.contiguous()  # (N, C)
-    with atomic_path(path, force) as tmp:
-        with wave.open(str(tmp), "wb") as w:
-            w.setnchannels(audio.shape[0])
-            w.setsampwidth(2)
-            w.setframerate(int(sample_rate))
-            w.writeframes(pcm.numpy().tobytes())
-    return Path(path)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(audio.shape[0])
+        w.setsampwidth(2)
+        w.setframerate(int(sample_rate))
+        w.writeframes(_pcm(audio))
 
 
 def read_wav(path: str | Path) -> tuple[torch.Tensor, int]:
     """Read a 16-bit PCM WAV as ``((C, N) float32, sample_rate)``."""
-    import numpy as np
-
     with wave.open(str(path), "rb") as w:
         if w.getsampwidth() != 2:
             raise ArtkitError(f"'{path}' is not 16-bit PCM")
@@ -254,10 +361,10 @@ def check_soundfont(path: str | Path) -> Path:
     return p
 
 
-def render_fluidsynth(song: MidiSong, soundfont: str | Path, sample_rate: int = 44100):
-    """Render with the FluidSynth binary and a SoundFont: ``((2, N) float32, sample_rate)``."""
-    from artkit.music.midi import write_midi
-
+def render_fluidsynth(song: MidiSong, soundfont: str | Path, sample_rate: int = 44100,
+                      output: str | Path | None = None):
+    """Render with the FluidSynth binary and a SoundFont: ``((2, N) float32, sample_rate)``,
+    or into ``output`` (a WAV file; then ``None`` is returned)."""
     sf = check_soundfont(soundfont)
     exe = shutil.which("fluidsynth")
     if exe is None:
@@ -272,4 +379,7 @@ def render_fluidsynth(song: MidiSong, soundfont: str | Path, sample_rate: int = 
                               timeout=600)
         if proc.returncode != 0 or not wav.is_file():
             raise ArtkitError(f"FluidSynth failed: {(proc.stderr or proc.stdout).strip()[:200]}")
+        if output is not None:
+            shutil.copyfile(wav, output)
+            return None
         return read_wav(wav)

@@ -1,5 +1,12 @@
-"""The epoch loop both music models train with: shuffled batches, clipped Adam steps, a
-validation loss per epoch, the best epoch's weights kept, a checkpoint after every epoch."""
+"""What both music models train with: seeded initial weights, seeded dropout, and one epoch loop
+(shuffled batches, clipped Adam steps, a validation loss per epoch, the best epoch's weights
+kept, a checkpoint after every epoch).
+
+Randomness comes only from the ``generator`` a caller passes: initial weights are drawn from it
+with PyTorch's default distributions (uniform ±1/√hidden for LSTMs, ±1/√fan-in for linear
+layers, a unit normal for embeddings), and dropout masks are drawn from it on the CPU, so the
+same seed trains the same model and torch's global random state is never touched.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,33 @@ import torch
 from torch import nn
 
 from artkit.core.progress import ProgressCallback, report
+
+
+@torch.no_grad()
+def init_parameters(net: nn.Module, generator: torch.Generator) -> None:
+    """Redraw every parameter of ``net`` (on the CPU) from its default initialisation,
+    with ``generator``."""
+    for module in net.modules():
+        if isinstance(module, nn.LSTM):
+            bound = 1.0 / math.sqrt(module.hidden_size)
+            for p in module.parameters(recurse=False):
+                p.uniform_(-bound, bound, generator=generator)
+        elif isinstance(module, nn.Linear):
+            bound = 1.0 / math.sqrt(module.in_features)
+            module.weight.uniform_(-bound, bound, generator=generator)
+            if module.bias is not None:
+                module.bias.uniform_(-bound, bound, generator=generator)
+        elif isinstance(module, nn.Embedding):
+            module.weight.normal_(0.0, 1.0, generator=generator)
+
+
+def dropout(x: torch.Tensor, p: float, generator: torch.Generator | None,
+            training: bool) -> torch.Tensor:
+    """Inverted dropout with its mask drawn from ``generator`` (on the CPU, then moved)."""
+    if not training or p <= 0:
+        return x
+    keep = torch.rand(x.shape, generator=generator) >= p
+    return x * keep.to(device=x.device, dtype=x.dtype) / (1.0 - p)
 
 
 def run_epochs(net: nn.Module, opt: torch.optim.Optimizer, n_train: int, batch_size: int,
@@ -71,3 +105,25 @@ def run_epochs(net: nn.Module, opt: torch.optim.Optimizer, n_train: int, batch_s
         net.load_state_dict(best)
     net.eval()
     return history, (best_epoch if best is not None else len(history))
+
+
+def lstm_shapes(prefix: str, n_in: int, hidden: int) -> dict[str, tuple[int, ...]]:
+    """The parameter shapes of a one-layer ``nn.LSTM``."""
+    return {prefix + "weight_ih_l0": (4 * hidden, n_in), prefix + "weight_hh_l0": (4 * hidden, hidden),
+            prefix + "bias_ih_l0": (4 * hidden,), prefix + "bias_hh_l0": (4 * hidden,)}
+
+
+def check_shapes(state: dict[str, tuple[int, ...]], tensors: dict[str, torch.Tensor]) -> str | None:
+    """Why ``tensors`` (from a file) cannot be a network whose state dict has the shapes
+    ``state`` (``None`` when every name and shape agrees)."""
+    missing = sorted(set(state) - set(tensors))
+    if missing:
+        return f"it has no tensor '{missing[0]}'"
+    extra = sorted(set(tensors) - set(state))
+    if extra:
+        return f"it has a tensor '{extra[0]}' the network does not"
+    for name, shape in state.items():
+        if tuple(tensors[name].shape) != tuple(shape):
+            got = "×".join(map(str, tensors[name].shape))
+            return f"tensor '{name}' is {got}, its config says {'×'.join(map(str, shape))}"
+    return None

@@ -54,7 +54,7 @@ def test_round_trip_on_hand_written_measures():
     prog = parse_chords("Dm7 G7 Cmaj7 Cmaj7")
     notes = _line(MEASURES)
     bars = [(F(4 * i), F(4)) for i in range(4)]
-    chord_at = lambda t: prog.chord_at(int(t // 4), t % 4)  # noqa: E731
+    chord_at = prog.chord_at
     tokens = tokenize(notes, chord_at, bars, start_pitch=60)
     assert tokens.count(BAR) == 4 and bar_lengths_ok(tokens, F(4))
     kinds = [Token.parse(t).kind for t in tokens if t != BAR]
@@ -69,9 +69,9 @@ def test_realise_over_other_chords_keeps_types_and_bars():
     src = parse_chords("Dm7 G7 Cmaj7 Cmaj7")
     notes = _line(MEASURES)
     bars = [(F(4 * i), F(4)) for i in range(4)]
-    tokens = tokenize(notes, lambda t: src.chord_at(int(t // 4), t % 4), bars, 60)
+    tokens = tokenize(notes, src.chord_at, bars, 60)
     new = parse_chords("Gm7 C7 Fmaj7 Fmaj7")
-    new_at = lambda t: new.chord_at(int(t // 4), t % 4)  # noqa: E731
+    new_at = new.chord_at
     gen = torch.Generator().manual_seed(0)
     out = realise(tokens, new_at, F(4), 65, register=(55, 84), generator=gen)
     assert sum(n.dur for n in out) == 16
@@ -88,3 +88,13 @@ def test_tokenize_fills_bars_splits_ties_and_quantizes():
     assert tokens[0] == "C,1/2,<-3,3>" and tokens[1] == "R,5/2"
     assert tokens[3] == BAR and tokens[4].startswith("C,1,")   # the tied half restated
     assert quantize([Note(F(0), F(1), 60), Note(F(1, 2), F(1), 62)])[0].dur == F(1, 2)
+
+
+def test_realise_with_changing_bar_lengths():
+    prog = parse_chords("C | F", meter="3/4")
+    tokens = ["C,1,<-2,2>", "R,2", BAR, "C,3,<0,4>", BAR]
+    notes = realise(tokens, prog.chord_at, [F(3), F(3)], 60)
+    assert [(n.start, n.dur) for n in notes] == [(0, 1), (1, 2), (3, 3)]
+    notes = realise(["C,1,<-2,2>", BAR, "C,1,<0,4>", BAR], prog.chord_at, [F(5, 2), F(3)], 60)
+    assert [(n.start, n.dur, n.pitch is None) for n in notes] == [
+        (0, 1, False), (1, F(3, 2), True), (F(5, 2), 1, False), (F(7, 2), 2, True)]

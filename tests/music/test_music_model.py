@@ -1,155 +1,146 @@
-"""A tiny jazz model trains, saves, resumes and composes bars filled exactly."""
+"""Training returns a model (writing only its checkpoints); model files are artifacts checked on
+load; the same seed trains the same weights; resuming continues a run."""
 
 import json
-from fractions import Fraction as F
+import shutil
 
 import pytest
 import torch
 
+from artkit.core.artifacts import load_artifact, peek_kind, save_artifact
 from artkit.core.errors import ArtkitError
 from artkit.core.progress import Collector
-from artkit.music.api import compose, train
-from artkit.music.grammar import BAR, Token
-from artkit.music.midi import MidiNote, MidiSong, MidiTrack, write_midi
-from artkit.music.model import JazzModel, checkpoint_path
-
-CHORDS = ["Dm7", "G7", "Cmaj7", "A7"]
-ARPS = {"Dm7": [62, 65, 69, 72], "G7": [67, 71, 74, 77], "Cmaj7": [64, 67, 71, 72],
-        "A7": [61, 64, 67, 69]}
+from artkit.music import JazzModel, load_model, train, upgrade_model
+from artkit.music.grammar import BAR
+from artkit.music.model import JazzConfig, JazzLSTM
 
 
-def make_song(seed: int, bars: int = 8) -> bytes:
-    """A swing-less bebop exercise: arpeggios up, a scale step, a rest, over ii-V-I-VI."""
-    g = torch.Generator().manual_seed(seed)
-    mel, comp, markers = [], [], []
-    for b in range(bars):
-        ch = CHORDS[b % 4]
-        t0 = 4.0 * b
-        markers.append((t0, ch))
-        arp = ARPS[ch]
-        rhythm = [0.5] * 6 + [1.0] if torch.rand((), generator=g) < 0.5 else [1.0, 0.5, 0.5, 1.0, 1.0]
-        t = t0
-        for i, d in enumerate(rhythm):
-            mel.append(MidiNote(t, d, arp[i % 4] + (12 if i >= 4 and b % 2 else 0), 90))
-            t += d
-        comp += [MidiNote(t0, 4.0, p - 12, 60) for p in arp[:3]]
-    return write_midi(MidiSong([MidiTrack("melody", 0, 0, mel), MidiTrack("piano", 1, 0, comp)],
-                               markers=markers))
-
-
-@pytest.fixture(scope="module")
-def corpus_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("corpus")
-    for i in range(4):
-        (d / f"tune{i}.mid").write_bytes(make_song(i))
-    (d / "notes.txt").write_text("not music")
-    return d
-
-
-@pytest.fixture(scope="module")
-def tiny(corpus_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("model") / "tiny.safetensors"
-    res = train([str(corpus_dir)], out, epochs=3, size="tiny", seed=0)
-    return res
-
-
-def test_train_saves_safetensors_and_json(tiny):
-    assert tiny.pieces == 4 and tiny.path.is_file()
-    meta = json.loads(tiny.path.with_suffix(".json").read_text())
-    assert meta["model"] == "jazz" and meta["config"]["hidden"] == 16
-    assert BAR in meta["vocab"] and meta["training"]["pieces"] == 4
+def test_train_returns_the_model_and_writes_only_its_checkpoint(tiny):
+    model, path = tiny
+    assert sorted(p.name for p in path.parent.iterdir()) == ["tiny.ckpt.safetensors", "tiny.safetensors"]
+    assert peek_kind(path) == "jazz-model" and peek_kind(path.with_name("tiny.ckpt.safetensors")) == "checkpoint"
+    meta = load_artifact(path, "jazz-model").meta
+    assert meta["config"]["hidden"] == 16 and BAR in meta["vocab"] and meta["training"]["pieces"] == 4
     assert len(meta["features"]) == 4 and meta["training"]["harmony"] == {"chord symbols": 4}
-    assert len(tiny.history) == 3 and tiny.history[-1]["loss"] < tiny.history[0]["loss"]
-    assert checkpoint_path(tiny.path).is_file()
+    history = model.training["history"]
+    assert len(history) == 3 and history[-1]["loss"] < history[0]["loss"]
+    assert [n for n, _ in model.skipped] == []
 
 
-def test_loaded_model_is_the_same(tiny):
-    m = JazzModel.load(tiny.path)
+def test_train_without_a_checkpoint_writes_nothing(corpus_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    train([str(corpus_dir)], size="tiny", epochs=1, device="auto")      # CUDA where there is one
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_same_seed_trains_the_same_weights(corpus_dir):
+    def run(seed):      # deepjazz's size: dropout 0.2 between and after the LSTMs
+        m = train([str(corpus_dir)], epochs=1, device="cpu", generator=torch.Generator().manual_seed(seed))
+        return m.net.state_dict()
+
+    a, b, c = run(5), run(5), run(6)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_a_saved_model_loads_the_same(tiny):
+    model, path = tiny
+    loaded = JazzModel.load(path)
     ids = torch.tensor([[0, 1, 2, 3]])
-    a, _ = m.net(ids)
-    b, _ = tiny.model.net.eval()(ids)
-    assert torch.allclose(a, b) and m.vocab == tiny.model.vocab
+    assert torch.equal(loaded.net(ids)[0], model.net.eval()(ids)[0]) and loaded.vocab == model.vocab
+    assert len(loaded.sha256) == 64 and load_model(path, device="auto").vocab == model.vocab
 
 
-def test_resume_continues_from_the_checkpoint(tiny, corpus_dir):
+def test_resume_continues_from_the_checkpoint(tiny, corpus_dir, tmp_path):
+    model, path = tiny
+    ck = tmp_path / "run.ckpt.safetensors"
+    shutil.copy(path.with_name("tiny.ckpt.safetensors"), ck)
     events = Collector()
-    res = train([str(corpus_dir)], tiny.path, epochs=5, size="tiny", resume=True, progress=events)
-    assert [h["epoch"] for h in res.history] == [1, 2, 3, 4, 5]
-    assert res.history[:3] == tiny.history                      # the first three were kept
+    resumed = train([str(corpus_dir)], size="tiny", epochs=5, checkpoint=ck, resume=True,
+                    device="cpu", progress=events)
+    history = resumed.training["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4, 5]
+    assert history[:3] == model.training["history"]              # the first three were kept
     assert any(e.task == "train" for e in events.events)
-
-
-def test_train_refuses_overwrite_and_bad_sources(tiny, corpus_dir, tmp_path):
-    with pytest.raises(ArtkitError, match="already exists"):
-        train([str(corpus_dir)], tiny.path, epochs=1, size="tiny")
-    with pytest.raises(ArtkitError, match="no music files"):
-        train([str(tmp_path)], tmp_path / "m.safetensors", epochs=1, size="tiny")
-    bad = tmp_path / "bad.mid"
-    bad.write_bytes(b"MThd\x00\x00\x00\x06garbage")
-    with pytest.raises(ArtkitError, match="no usable piece.*bad.mid"):
-        train([str(bad)], tmp_path / "m.safetensors", epochs=1, size="tiny")
-
-
-def test_compose_fills_bars_and_is_seeded(tiny):
-    g = lambda: torch.Generator().manual_seed(7)  # noqa: E731
-    s = compose(tiny.model, chords="Dm7 G7 | Cmaj7 | Bb7 | Ebmaj7", bars=8, generator=g())
-    assert s.n_bars == 8 and s.tokens.count(BAR) == 8
-    total = F(0)
-    for t in s.tokens:
-        if t == BAR:
-            assert total == 4
-            total = F(0)
-        else:
-            total += Token.parse(t).dur
-    assert sum(n.dur for n in s.melody) == 32
-    s2 = compose(tiny.model, chords="Dm7 G7 | Cmaj7 | Bb7 | Ebmaj7", bars=8, generator=g())
-    assert s.melody == s2.melody
-    song = s.midi_song()
-    assert {t.name for t in song.tracks} == {"melody", "piano", "bass", "drums"}
-    assert [m[1] for m in song.markers[:3]] == ["Dm7", "G7", "Cmaj7"]
-
-
-def test_compose_swing_moves_offbeats(tiny):
-    s = compose(tiny.model, progression="blues", bars=4, swing=0.66,
-                generator=torch.Generator().manual_seed(1))
-    ride = [n.start for t in s.midi_song().tracks if t.name == "drums" for n in t.notes]
-    assert any(abs(x % 1 - 0.66) < 1e-6 for x in ride)       # the swung "and"s
-
-
-def test_compose_patches_and_moods(tiny):
-    s = compose(tiny.model, progression="ii-v-i", bars=8, patches=2, transition="soft",
-                mood="relaxed", generator=torch.Generator().manual_seed(2))
-    assert s.tempo == 84 and len(s.tempo_map) > 2          # ritardando between the phrases
-    assert all(55 <= n.pitch <= 79 for n in s.melody if n.pitch is not None)
-    h = compose(tiny.model, progression="ii-v-i", bars=8, patches=2, transition="hard",
-                generator=torch.Generator().manual_seed(2))
-    assert len(h.tempo_map) == 2
+    with pytest.raises(ArtkitError, match="no checkpoint"):
+        train([str(corpus_dir)], size="tiny", checkpoint=tmp_path / "none.ckpt.safetensors", resume=True)
+    with pytest.raises(ArtkitError, match="from a jazz training run, not biaxial"):
+        train([str(corpus_dir)], model="biaxial", size="tiny", checkpoint=ck, resume=True)
 
 
 @pytest.mark.parametrize("kw, match", [
-    (dict(tempo=5), "tempo"), (dict(bars=0), "bars"), (dict(bars=10_000), "bars"),
-    (dict(temperature=0), "temperature"), (dict(swing=0.95), "swing"),
-    (dict(chords="Dm7 H7"), "'H7'"), (dict(progression="nope"), "unknown"),
-    (dict(patches=3, bars=2), "patches"),
+    (dict(epochs=0), "--epochs must be ≥ 1"), (dict(size="original"), "not a jazz model size"),
+    (dict(model="lstm"), "--model must be one of"), (dict(lr=-1.0), "--lr must be > 0"),
+    (dict(batch_size=0), "--batch-size"),
 ])
-def test_compose_rejects_bad_input(tiny, kw, match):
+def test_training_settings_are_checked(corpus_dir, kw, match):
     with pytest.raises(ArtkitError, match=match):
-        compose(tiny.model, **kw)
+        train([str(corpus_dir)], **kw)
 
 
-def test_primer_continues_a_melody(tiny, corpus_dir):
-    s = compose(tiny.model, progression="ii-v-i", bars=4, primer=corpus_dir / "tune0.mid",
-                generator=torch.Generator().manual_seed(0))
-    first = next(n.pitch for n in s.melody if n.pitch is not None)
-    assert abs(first - 72) <= 15          # starts near where the primer's melody ended (72)
-    assert sum(n.dur for n in s.melody) == 16
-    assert s.stream.parts[0].partName == "melody"          # the music21 score
+def test_train_refuses_bad_sources(tmp_path):
+    with pytest.raises(ArtkitError, match="no music files"):
+        train([str(tmp_path)], size="tiny")
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"MThd\x00\x00\x00\x06garbage")
+    with pytest.raises(ArtkitError, match="no usable piece.*bad.mid"):
+        train([str(bad)], size="tiny")
 
 
-def test_hard_transition_changes_the_dynamics(tiny):
-    s = compose(tiny.model, progression="blues", bars=8, patches=2, transition="hard",
-                generator=torch.Generator().manual_seed(4))
-    mel = next(t for t in s.midi_song().tracks if t.name == "melody").notes
-    first = [n.velocity for n in mel if n.start < 16]
-    second = [n.velocity for n in mel if n.start >= 16]
-    assert min(first) > max(second)                       # the second phrase comes in softly
+def _tampered(path, tmp_path, *, meta=None, tensors=None):
+    art = load_artifact(path, "jazz-model")
+    out = tmp_path / "t.safetensors"
+    save_artifact(out, {**art.tensors, **(tensors or {})}, kind="jazz-model",
+                  meta={**art.meta, **(meta or {})}, force=True)
+    return out
+
+
+def test_model_files_are_checked_before_use(tiny, tmp_path):
+    model, path = tiny
+    cases = [
+        (dict(meta={"vocab": model.vocab[:-1]}), "vocabulary does not match"),
+        (dict(meta={"config": {**load_artifact(path, "jazz-model").meta["config"], "hidden": 10**9}}),
+         "config does not hold"),
+        (dict(meta={"config": {**load_artifact(path, "jazz-model").meta["config"], "hidden": 17}}),
+         "its config says"),
+        (dict(tensors={"head.bias": torch.full_like(model.net.head.bias, float("nan"))}), "NaN"),
+    ]
+    for kw, match in cases:
+        with pytest.raises(ArtkitError, match=match):
+            load_model(_tampered(path, tmp_path, **kw))
+    other = save_artifact(tmp_path / "o.safetensors", {"w": torch.ones(2)}, kind="colorize-model")
+    with pytest.raises(ArtkitError, match="not a jazz model or biaxial model"):
+        load_model(other)
+    with pytest.raises(ArtkitError, match="unknown model 'nope'"):
+        load_model("nope")
+
+
+def test_old_format_models_are_upgraded(tiny, tmp_path):
+    """A model as an older artkit wrote it — plain weights (one 2-layer LSTM) and its config in
+    MODEL.json — loads only through ``upgrade``, with the same weights."""
+    from safetensors.torch import save_file
+
+    model, _ = tiny
+    old = tmp_path / "old.safetensors"
+    legacy = {k: v for k, v in model.net.state_dict().items() if not k.startswith("lstm.")}
+    for k in range(2):
+        for name, t in model.net.lstm[k].state_dict().items():
+            legacy[f"lstm.{name[:-1]}{k}"] = t
+    save_file(legacy, str(old))
+    config = dict(vocab_size=len(model.vocab), embed=8, hidden=16, layers=2, dropout=0.0,
+                  seq_len=20, step=3)
+    old.with_suffix(".json").write_text(json.dumps({"model": "jazz", "config": config,
+                                                    "vocab": model.vocab, "training": {"pieces": 4}}))
+    with pytest.raises(ArtkitError, match="older artkit.*artkit music upgrade"):
+        load_model(old)
+    new = upgrade_model(old)
+    ids = torch.tensor([[1, 2, 3]])
+    assert torch.equal(new.net.eval()(ids)[0], model.net.eval()(ids)[0])
+    assert new.training == {"pieces": 4}
+    with pytest.raises(ArtkitError, match="not an old-format"):
+        upgrade_model(tmp_path / "missing.safetensors")
+
+
+def test_network_shapes_are_known_without_building_it():
+    config = JazzConfig(50, embed=8, hidden=16, layers=3)
+    assert JazzLSTM.shapes(config) == {k: tuple(v.shape) for k, v in JazzLSTM(config).state_dict().items()}

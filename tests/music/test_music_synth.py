@@ -7,8 +7,9 @@ import torch
 
 from artkit.core.errors import ArtkitError
 from artkit.music.midi import MidiNote, MidiSong, MidiTrack, read_midi, write_midi
-from artkit.music.synth import (TAIL_S, check_soundfont, read_wav, render_fluidsynth, synthesize,
-                                write_wav)
+from artkit.music import synth
+from artkit.music.synth import (TAIL_S, Renderer, check_soundfont, read_wav, render_fluidsynth,
+                                synthesize, write_wav)
 
 
 def song(seconds_at_120: float = 4.0) -> MidiSong:
@@ -63,13 +64,26 @@ def test_render_is_non_silent_and_the_right_length(tmp_path):
     m = spec(synthesize(MidiSong([s.tracks[0]]), 16000, reverb=0)[0][0])
     cut = int(300 / 16000 * 2 * len(b))
     assert b[:cut].sum() / b.sum() > m[:cut].sum() / m.sum()
-    p = write_wav(tmp_path / "o.wav", audio, sr)
+    p = tmp_path / "o.wav"
+    write_wav(p, audio, sr)
     with wave.open(str(p)) as w:
         assert w.getnchannels() == 2 and w.getsampwidth() == 2 and w.getframerate() == sr
     back, sr2 = read_wav(p)
     assert sr2 == sr and torch.allclose(back, audio, atol=1 / 16000)
-    with pytest.raises(ArtkitError, match="already exists"):
-        write_wav(p, audio, sr)
+
+
+def test_blocks_render_what_one_pass_renders(tmp_path, monkeypatch):
+    s = song(3.0)
+    whole = Renderer(s, 8000, block_s=1000).audio()
+    blocks = Renderer(s, 8000, block_s=0.37).audio()       # notes and reverb cross the blocks
+    assert whole.shape == blocks.shape and torch.allclose(whole, blocks, atol=1e-5)
+    monkeypatch.setattr(synth, "IN_MEMORY_S", 1.0)          # a "long" piece: two passes, streamed
+    r = Renderer(s, 8000, block_s=0.5)
+    r.write_wav(tmp_path / "long.wav")
+    back, _ = read_wav(tmp_path / "long.wav")
+    assert torch.allclose(back, whole, atol=2 / 32768)
+    with pytest.raises(ArtkitError, match="too long to hold in memory"):
+        r.audio()
 
 
 def test_same_seed_same_audio():
