@@ -318,7 +318,9 @@ class Painter:
         """The VGG feature network ``network`` on this painter's device (loaded once)."""
         if network not in self._vggs:
             with recording() as used:
-                self._vggs[network] = nets.load_vgg(network, pooling="avg", device=self.device)
+                vgg = nets.load_vgg(network, pooling="avg", device=self.device)
+            # weights in channels-last too: oneDNN then skips a reorder per convolution (~7 %)
+            self._vggs[network] = vgg.to(memory_format=torch.channels_last)
             sha = used.get(network) or loaded_weights().get(network)
             if sha:
                 self.weights[network] = sha
@@ -494,7 +496,7 @@ def _noisy_fill(inputs: Inputs, kind: str, gen: torch.Generator) -> torch.Tensor
     noise = F.interpolate(small, size=hw, mode="bilinear", align_corners=False)
     if kind == "noise":
         noise = noise + torch.randn(1, 3, h, w, generator=gen) * 0.5
-    return (base + (0.08 if kind == "mean" else 0.5) * noise).clamp(0, 1)
+    return (base + (0.08 if kind == "mean" else 0.5) * noise).clamp(0, 1).contiguous()
 
 
 def _cpu_generator(gen: torch.Generator) -> torch.Generator:

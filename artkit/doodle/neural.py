@@ -40,7 +40,10 @@ import torch.nn.functional as F
 
 from artkit.core.errors import ArtkitError
 from artkit.core.progress import ProgressCallback, report
+from artkit.core.runtime import threads
 from artkit.doodle.scale import TilePlan, tiled_backward, tiled_features
+
+CHUNK_MB = 32  # the largest block of match scores computed at once
 
 
 @dataclass
@@ -139,10 +142,11 @@ def projection(patches: torch.Tensor, dims: int,
     a = patches.float()
     q = min(dims + 8, d)
     sketch = torch.randn(d, q, generator=generator).to(a.device)   # (D, q)
-    basis = torch.linalg.qr(a @ sketch).Q                         # (N, q)
-    for _ in range(2):
-        basis = torch.linalg.qr(a @ (a.t() @ basis)).Q
-    _, _, vh = torch.linalg.svd(basis.t() @ a, full_matrices=False)  # (q, D)
+    with threads(1):  # small LAPACK calls: a second thread only waits on a busy machine
+        basis = torch.linalg.qr(a @ sketch).Q                     # (N, q)
+        for _ in range(2):
+            basis = torch.linalg.qr(a @ (a.t() @ basis)).Q
+        _, _, vh = torch.linalg.svd(basis.t() @ a, full_matrices=False)  # (q, D)
     return vh[:dims].t().contiguous()  # (D, dims)
 
 
@@ -190,18 +194,21 @@ def nearest_patches(target: torch.Tensor, style: torch.Tensor, memory_mb: int = 
         (Nt,) int64 indices into ``style``.
     """
     nt, ns = target.shape[0], style.shape[0]
-    rows = max(1, int(memory_mb * 2**20 // (4 * max(ns, 1))))
+    # chunks of at most CHUNK_MB of scores, written into one reused buffer: fresh half-gigabyte
+    # blocks cost more in page faults than the products themselves
+    rows = max(1, int(min(memory_mb, CHUNK_MB) * 2**20 // (4 * max(ns, 1))))
     if variety > 0:
         rows = min(rows, max(1, -(-nt // 8)))
     bank = (style if dtype is None else style.to(dtype)).t().contiguous()  # (D, Ns)
     usage = torch.zeros(ns, device=target.device)
     average = max(nt / ns, 1e-8)
     best = torch.empty(nt, dtype=torch.long, device=target.device)
+    buf = torch.empty(min(rows, nt), ns, dtype=bank.dtype, device=target.device)
     for start in range(0, nt, rows):
         chunk = target[start:start + rows]
         if dtype is not None:
             chunk = chunk.to(dtype)
-        scores = chunk @ bank  # (rows, Ns)
+        scores = torch.mm(chunk, bank, out=buf[:len(chunk)])  # (rows, Ns)
         if variety > 0:
             scores = scores.float() - (variety / average) * usage[None, :]
         idx = scores.argmax(dim=1)
@@ -318,6 +325,7 @@ class PhaseLog:
     matchings: int = 0
     loss: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    setup_seconds: float = 0.0   # the style side and content features, before the first step
     match_seconds: float = 0.0
     tiles: int = 1
 
@@ -450,17 +458,21 @@ def run_phase(vgg, image: torch.Tensor, style: torch.Tensor, *, settings: Neural
     wanted = list(dict.fromkeys([*s.style_layers, *cfeat]))
     mdtype = _match_dtype(s.match_dtype, image.device)
 
+    log.setup_seconds = time.perf_counter() - t_phase
     img = image.detach().clone().contiguous().requires_grad_(True)  # L-BFGS needs a flat view
     opt = torch.optim.LBFGS([img], lr=1.0, max_iter=max(1, s.match_every),
                             history_size=s.history, line_search_fn="strong_wolfe",
                             tolerance_grad=1e-9, tolerance_change=1e-12)
     last = [float("nan")]
 
+    workers = torch.get_num_threads()
+
     def closure() -> torch.Tensor:
         opt.zero_grad(set_to_none=False)
-        total = tiled_backward(vgg, img, wanted, plan,
-                               lambda feats, window: feature_loss(feats, window, layers, cfeat, cscale, s),
-                               s.channels_last)
+        with threads(workers):  # the VGG passes: every thread
+            total = tiled_backward(vgg, img, wanted, plan,
+                                   lambda feats, window: feature_loss(feats, window, layers, cfeat, cscale, s),
+                                   s.channels_last)
         rest = image_loss(img, layers, s)
         rest.backward()
         log.evaluations += 1
@@ -478,7 +490,8 @@ def run_phase(vgg, image: torch.Tensor, style: torch.Tensor, *, settings: Neural
         n = min(max(1, s.match_every), s.iterations - step)
         opt.param_groups[0]["max_iter"] = n
         opt.param_groups[0]["max_eval"] = n * 5 // 4 + 1
-        opt.step(closure)
+        with threads(1):  # L-BFGS bookkeeping and the pixel terms: many small operations
+            opt.step(closure)
         with torch.no_grad():
             img.clamp_(0.0, 1.0)
         step += n

@@ -21,7 +21,6 @@ style pixels in random order (the right colours, no blend).
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -31,6 +30,7 @@ from torch import Tensor
 from artkit.core.errors import ArtkitError
 from artkit.core.images import rgb_to_lab
 from artkit.core.progress import report
+from artkit.core.runtime import threads
 
 SEARCH_DIMS = 32        # principal components of the patch vectors compared by the search
 MIN_COARSE_SIDE = 40    # automatic pyramids stop before the short side gets smaller than this
@@ -152,17 +152,6 @@ def _sizes(hw: tuple[int, int], levels: int) -> list[tuple[int, int]]:
 # ----------------------------------------------------------------------------------- patches
 
 
-@contextmanager
-def _one_thread():
-    """Run a small LAPACK call on one thread: a threaded 343×343 eigh stalls on busy machines."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def _fit_projection(feat: Tensor, p: int, dims: int,
                     generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
     """Principal components of the valid patches of ``feat`` (1, C, H, W).
@@ -184,7 +173,7 @@ def _fit_projection(feat: Tensor, p: int, dims: int,
     vecs = patches.permute(1, 0, 2, 3).reshape(len(pick), c * p * p).double()  # (M, D)
     mean = vecs.mean(0)
     cov = (vecs - mean).T @ (vecs - mean) / max(1, len(pick) - 1)
-    with _one_thread():
+    with threads(1):  # a threaded 343×343 eigh stalls on busy machines
         _, evecs = torch.linalg.eigh(cov)  # ascending eigenvalues
     basis = evecs[:, -min(dims, evecs.shape[1]):].flip(1).float()  # (D, d)
     weight = basis.T.reshape(-1, c, p, p).contiguous()

@@ -186,7 +186,8 @@ def tiled_backward(vgg, img: torch.Tensor, layers: list[str], plan: TilePlan,
     hw = tuple(img.shape[2:])
     total = 0.0
     for own_y, own_x, cy, cx in plan.tiles(hw):
-        crop = img[:, :, cy[0]:cy[1], cx[0]:cx[1]]
+        whole = cy == (0, hw[0]) and cx == (0, hw[1])  # no slice: its backward would zero-fill
+        crop = img if whole else img[:, :, cy[0]:cy[1], cx[0]:cx[1]]
         feats = vgg(_channels_last(crop, channels_last), layers)
         full, local = plan.windows(layers, own_y, own_x, cy, cx, hw)
         own = {n: f[:, :, local[n][0], local[n][1]] for n, f in feats.items()}
