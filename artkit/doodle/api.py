@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
@@ -359,7 +360,7 @@ class Painter:
         cfg = config or DoodleConfig()
         cfg.validate()
         gen = default_generator(generator)
-        with Timer() as timer:
+        with Timer() as timer, _deterministic(self.device):
             inputs = load_inputs(style, style_map, target_map, content, size)
             memory = plan_run((inputs.size[1], inputs.size[0]),
                               (inputs.style.shape[3], inputs.style.shape[2]), cfg, self.device,
@@ -468,6 +469,14 @@ class Painter:
 
     def _used(self, cfg: DoodleConfig) -> dict[str, str]:
         return {cfg.network: self.weights[cfg.network]} if cfg.network in self.weights else {}
+
+
+def _deterministic(device: torch.device):
+    """On CUDA: cuDNN's deterministic algorithms, no autotuning (restored afterwards), so two
+    runs give the same pixels. Nothing to do on the CPU."""
+    if device.type != "cuda":
+        return contextlib.nullcontext()
+    return torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True)
 
 
 def neural_settings(cfg: DoodleConfig, memory: MemoryPlan | None = None) -> NeuralSettings:

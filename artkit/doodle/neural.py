@@ -420,6 +420,51 @@ def image_loss(img: torch.Tensor, layers: list[StyleLayer], s: NeuralSettings) -
     return loss
 
 
+class Objective:
+    """One phase's objective: the style side of every matched layer, the content targets and
+    the tiling; evaluates the loss (adding its gradient into the image) and re-matches.
+
+    Args:
+        image_hw: (H, W) of the image being optimised; the other arguments as for
+            :func:`run_phase`.
+    """
+
+    def __init__(self, vgg, style: torch.Tensor, style_semantic: torch.Tensor | None,
+                 target_semantic: torch.Tensor | None, content: torch.Tensor | None,
+                 image_hw: tuple[int, int], s: NeuralSettings, plan: TilePlan,
+                 generator: torch.Generator | None):
+        self.vgg, self.s, self.plan = vgg, s, plan
+        self.layers = style_layers(vgg, style, style_semantic, target_semantic, image_hw, s, plan,
+                                   generator)
+        self.content = ({} if content is None or s.content_weight <= 0 else
+                        {k: v.float() for k, v in tiled_features(vgg, content, list(s.content_layers),
+                                                                 plan, s.channels_last).items()})
+        self.content_scale = {k: 1.0 / float((v * v).mean().clamp_min(1e-8))
+                              for k, v in self.content.items()}
+        self.wanted = list(dict.fromkeys([*s.style_layers, *self.content]))
+        self.match_dtype = _match_dtype(s.match_dtype, style.device)
+        self.workers = torch.get_num_threads()
+
+    def rematch(self, img: torch.Tensor) -> None:
+        """Match the patches of ``img`` (1, 3, H, W) to the style anew."""
+        with torch.no_grad(), threads(self.workers):
+            feats = tiled_features(self.vgg, img.detach(), list(self.s.style_layers), self.plan,
+                                   self.s.channels_last)
+            rematch(self.layers, feats, self.s, self.match_dtype)
+
+    def evaluate(self, img: torch.Tensor) -> float:
+        """The loss at ``img`` (a leaf requiring grad); its gradient is added to ``img.grad``."""
+        s = self.s
+        with threads(self.workers):  # the VGG passes: every thread
+            total = tiled_backward(self.vgg, img, self.wanted, self.plan,
+                                   lambda feats, window: feature_loss(feats, window, self.layers,
+                                                                      self.content, self.content_scale, s),
+                                   s.channels_last)
+        rest = image_loss(img, self.layers, s)  # small operations: on the caller's threads
+        rest.backward()
+        return total + float(rest.detach())
+
+
 def run_phase(vgg, image: torch.Tensor, style: torch.Tensor, *, settings: NeuralSettings,
               style_semantic: torch.Tensor | None = None,
               target_semantic: torch.Tensor | None = None,
@@ -428,7 +473,8 @@ def run_phase(vgg, image: torch.Tensor, style: torch.Tensor, *, settings: Neural
               progress: ProgressCallback | None = None, task: str = "phase",
               on_step: Callable[[int, torch.Tensor], None] | None = None,
               start_step: int = 0) -> tuple[torch.Tensor, PhaseLog]:
-    """Optimise ``image`` for one resolution.
+    """Optimise ``image`` for one resolution: re-match, then up to ``match_every`` L-BFGS
+    steps, until ``iterations`` steps or convergence.
 
     Args:
         vgg: a ``VGGFeatures`` network (frozen).
@@ -449,15 +495,8 @@ def run_phase(vgg, image: torch.Tensor, style: torch.Tensor, *, settings: Neural
     plan = plan or TilePlan.create(vgg.layer_names, [*s.style_layers, *s.content_layers])
     log = PhaseLog(size=(image.shape[2], image.shape[3]), tiles=plan.count(image.shape[2:]))
     t_phase = time.perf_counter()
-    layers = style_layers(vgg, style, style_semantic, target_semantic, tuple(image.shape[2:]), s,
-                          plan, generator)
-    cfeat = ({} if content is None or s.content_weight <= 0 else
-             {k: v.float() for k, v in tiled_features(vgg, content, list(s.content_layers), plan,
-                                                     s.channels_last).items()})
-    cscale = {k: 1.0 / float((v * v).mean().clamp_min(1e-8)) for k, v in cfeat.items()}
-    wanted = list(dict.fromkeys([*s.style_layers, *cfeat]))
-    mdtype = _match_dtype(s.match_dtype, image.device)
-
+    objective = Objective(vgg, style, style_semantic, target_semantic, content,
+                          tuple(image.shape[2:]), s, plan, generator)
     log.setup_seconds = time.perf_counter() - t_phase
     img = image.detach().clone().contiguous().requires_grad_(True)  # L-BFGS needs a flat view
     opt = torch.optim.LBFGS([img], lr=1.0, max_iter=max(1, s.match_every),
@@ -465,31 +504,20 @@ def run_phase(vgg, image: torch.Tensor, style: torch.Tensor, *, settings: Neural
                             tolerance_grad=1e-9, tolerance_change=1e-12)
     last = [float("nan")]
 
-    workers = torch.get_num_threads()
-
     def closure() -> torch.Tensor:
         opt.zero_grad(set_to_none=False)
-        with threads(workers):  # the VGG passes: every thread
-            total = tiled_backward(vgg, img, wanted, plan,
-                                   lambda feats, window: feature_loss(feats, window, layers, cfeat, cscale, s),
-                                   s.channels_last)
-        rest = image_loss(img, layers, s)
-        rest.backward()
+        last[0] = objective.evaluate(img)
         log.evaluations += 1
-        last[0] = total + float(rest.detach())
         return torch.tensor(last[0], dtype=img.dtype)
 
     step = start_step
     while step < s.iterations:
         t0 = time.perf_counter()
-        with torch.no_grad():
-            feats = tiled_features(vgg, img.detach(), list(s.style_layers), plan, s.channels_last)
-            rematch(layers, feats, s, mdtype)
+        objective.rematch(img)
         log.matchings += 1
         log.match_seconds += time.perf_counter() - t0
         n = min(max(1, s.match_every), s.iterations - step)
-        opt.param_groups[0]["max_iter"] = n
-        opt.param_groups[0]["max_eval"] = n * 5 // 4 + 1
+        opt.param_groups[0].update(max_iter=n, max_eval=n * 5 // 4 + 1)
         with threads(1):  # L-BFGS bookkeeping and the pixel terms: many small operations
             opt.step(closure)
         with torch.no_grad():
@@ -500,15 +528,23 @@ def run_phase(vgg, image: torch.Tensor, style: torch.Tensor, *, settings: Neural
         report(progress, task, step, s.iterations, loss=last[0])
         if on_step is not None:
             on_step(step, img.detach())
-        if not math.isfinite(last[0]):
-            raise ArtkitError("the optimisation diverged (loss is not finite)",
-                              "lower --style-weight or --smoothness, or use --init content")
-        if (s.tolerance > 0 and len(log.loss) >= 2
-                and log.loss[-2] - log.loss[-1] < s.tolerance * abs(log.loss[-2])):
+        if _converged(log.loss, s.tolerance):
             report(progress, task, s.iterations, s.iterations, "converged", loss=last[0])
             break
     log.seconds = time.perf_counter() - t_phase
     return img.detach().contiguous().clamp(0, 1), log
+
+
+def _converged(losses: list[float], tolerance: float) -> bool:
+    """Whether the last matching period improved the loss by less than ``tolerance``.
+
+    Raises:
+        ArtkitError: the loss is not finite (the optimisation diverged).
+    """
+    if not math.isfinite(losses[-1]):
+        raise ArtkitError("the optimisation diverged (loss is not finite)",
+                          "lower --style-weight or --smoothness, or use --init content")
+    return tolerance > 0 and len(losses) >= 2 and losses[-2] - losses[-1] < tolerance * abs(losses[-2])
 
 
 def _match_dtype(name: str, device: torch.device) -> torch.dtype | None:
