@@ -128,7 +128,8 @@ def run(name: str, args, **spec) -> dict:
     proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)],
                           capture_output=True, text=True)
     if proc.returncode != 0:
-        raise SystemExit(f"{name} failed:\n{proc.stderr[-3000:]}")
+        print(f"  {name} FAILED:\n{proc.stderr[-3000:]}", flush=True)
+        return None
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result.update(path=str(save), name=name, load=os.getloadavg()[0],
                   elapsed=time.perf_counter() - t0)
@@ -152,6 +153,9 @@ def floor_table(args) -> tuple[dict, list[str]]:
             n = steps if kind == "artkit" else 3
             r = run(f"steps-{kind}-{w}", args, size=[w, h], floor=True,
                     config={"init": "mean", "tolerance": 0.0, "iterations": n, **extra})
+            if r is None:
+                rows.append([f"{w}x{h}", kind, "failed", None, None, None, None, None, None])
+                continue
             p = r["phases"][0]
             per_step = (p["seconds"] - p["setup"]) / p["steps"]
             # no content photo: the passes stop at the deepest style layer
@@ -188,12 +192,49 @@ def aa_doodle(args) -> Path:
     return path
 
 
+def tiled_budget(wh: tuple[int, int]) -> float:
+    """A budget (GB) three quarters of what a whole-image run at ``wh`` needs: it must tile."""
+    from artkit.doodle import DoodleConfig
+    from artkit.doodle.api import plan_run
+    from artkit.doodle.scale import GB
+
+    whole = plan_run(wh, (512, 384), DoodleConfig(memory=1000.0), "cpu")
+    return round(0.75 * whole.estimate / GB, 2)
+
+
+def seam_note(tiled: dict, whole_path: Path) -> str:
+    """How the tiled painting's pixels step across tile borders, against every other row and
+    column (1.0 = no seam), beside the same measure on the whole-image painting."""
+    import numpy as np
+    from PIL import Image
+
+    from artkit.doodle.scale import TilePlan
+
+    plan = TilePlan(strides={}, halo=0, align=8, tile=tiled["tile"])  # the run's tile edges
+    ratios = []
+    for path in (tiled["path"], whole_path):
+        img = np.asarray(Image.open(path)).astype(np.float64)
+        h, w = img.shape[:2]
+        step_y = np.abs(np.diff(img, axis=0)).mean(axis=(1, 2))  # (H-1,) row-to-row change
+        step_x = np.abs(np.diff(img, axis=1)).mean(axis=(0, 2))
+        ys = [start - 1 for start, _ in plan.spans(h)[1:]]  # step from row start-1 to start
+        xs = [start - 1 for start, _ in plan.spans(w)[1:]]
+        border = np.concatenate([step_y[ys], step_x[xs]]) if ys or xs else np.array([np.nan])
+        ratios.append(border.mean() / np.concatenate([step_y, step_x]).mean())
+    return (f"tile seams at 1024x768: pixel steps across the tiled run's tile borders are "
+            f"{ratios[0]:.2f}x the average step (the whole-image run, same rows and columns: "
+            f"{ratios[1]:.2f}x); 1.00 = no seam")
+
+
 def paintings_table(args) -> tuple[dict, list[str]]:
     from artkit.doodle.evaluate import evaluate
 
     runs = [("neural, default, 512x384", "neural-512", {})]
     if not args.skip_large:
+        tight = tiled_budget((1024, 768))
         runs += [("neural, default, 1024x768", "neural-1024", {"size": [1024, 768]}),
+                 (f"neural, 1024x768 in tiles (--memory {tight:.2f})", "neural-1024-tiled",
+                  {"size": [1024, 768], "config": {"memory": tight}}),
                  ("neural, default, 2048x1536", "neural-2048", {"size": [2048, 1536]})]
     runs += [("neural, original pipeline (3 phases from flat colours)", "neural-classic",
               {"config": {"phases": 3, "init": "mean"}}),
@@ -203,9 +244,12 @@ def paintings_table(args) -> tuple[dict, list[str]]:
     rows, notes = [], []
     for label, name, spec in runs:
         r = run(name, args, **spec)
+        size = spec.get("size") or [512, 384]
+        if r is None:
+            rows.append([label, f"{size[0]}x{size[1]}", "failed", None, None, None, None, None, None])
+            continue
         doodle = spec.get("doodle") or args.data / DOODLE
         ev = evaluate(r["path"], args.data / STYLE, args.data / STYLE_MAP, doodle)
-        size = spec.get("size") or [512, 384]
         rows.append([label, f"{size[0]}x{size[1]}", round(r["wall"], 1), round(r["cpu"], 1),
                      round(r["rss_mb"] / 1024, 2), r["tile"] or "whole",
                      round(ev.output.label_fidelity, 3), round(ev.output.style_distance, 4),
@@ -215,6 +259,8 @@ def paintings_table(args) -> tuple[dict, list[str]]:
                 rows.append([f"baseline: {base}", "512x384", None, None, None, None,
                              round(s.label_fidelity, 3), round(s.style_distance, 4), None])
         notes += [f"{name}: {n}" for n in r["notes"] if n.startswith("memory")]
+        if name == "neural-1024-tiled":
+            notes.append(seam_note(r, args.out / "neural-1024.png"))
     notes.append("wall time grows with the machine's load (last column); CPU time is the "
                  "child's own (all threads): on an idle 2-core machine wall ≈ CPU / 2")
     return table("paintings: Monet + Monet_sem → Coastline_sem (doodle scaled to the size)",
@@ -241,6 +287,9 @@ def cuda_tables(args) -> tuple[list[dict], list[str]]:
     for w, h in ((512, 384), (2048, 1536)):
         a = run(f"cuda-{w}", args, size=[w, h])
         b = run(f"cuda-{w}-again", args, size=[w, h])
+        if a is None or b is None:
+            rows.append([f"{w}x{h}", "failed"] + [None] * 7)
+            continue
         same = np.array_equal(np.asarray(Image.open(a["path"])), np.asarray(Image.open(b["path"])))
         ev = evaluate(a["path"], args.data / STYLE, args.data / STYLE_MAP, args.data / DOODLE)
         cpu = cpu_rows.get(f"{w}x{h}")

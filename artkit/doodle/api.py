@@ -202,15 +202,16 @@ def output_size(style: ImageLike, target_map: ImageLike | None, content: ImageLi
     if size is not None:
         wh = (int(size[0]), int(size[1]))
     else:
-        source = next(x for x in (target_map, content, style) if x is not None)
-        wh = _size_of(source)
+        wh = input_size(next(x for x in (target_map, content, style) if x is not None))
     if min(wh) < MIN_SIDE or max(wh) > MAX_SIDE:
         raise ArtkitError(f"output size {wh[0]}x{wh[1]} is out of range",
                           f"use a --size between {MIN_SIDE}x{MIN_SIDE} and {MAX_SIDE}x{MAX_SIDE}")
     return wh
 
 
-def _size_of(x: ImageLike) -> tuple[int, int]:
+def input_size(x: ImageLike) -> tuple[int, int]:
+    """(W, H) of an image input: from a file's header (nothing decoded), a PIL image, an
+    (H, W[, C]) array or a (.., H, W) tensor."""
     if isinstance(x, (str, os.PathLike)):
         return image_size(x)
     if isinstance(x, Image.Image):

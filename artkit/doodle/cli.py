@@ -164,11 +164,10 @@ def paint_files(*, style, style_map, target_map, content, output: Path, config: 
         params: more parameters for the manifest.
     """
     from artkit.core.checkpoint import checkpoint_path
-    from artkit.doodle.api import Checkpoint, Painter, output_size, plan_run, style_size
+    from artkit.doodle.api import Checkpoint, Painter, input_size, output_size, plan_run
 
     out_wh = output_size(style, target_map, content, size)  # headers only: cheap
-    style_wh = output_size(style, None, None, None)
-    plan_run(out_wh, style_size(style_wh, out_wh), config, device, content=content is not None)
+    plan_run(out_wh, input_size(style), config, device, content=content is not None)
     checkpoint = Checkpoint.load(resume) if resume is not None else None
     neural = config.engine == "neural"
     ckpt_path = checkpoint_path(output) if neural else None

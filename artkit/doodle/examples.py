@@ -104,11 +104,15 @@ def _reference_examples() -> list[Example]:
         shares = np.bincount(regions.labels.ravel(), minlength=len(regions.palette))
         order = np.argsort(-shares, kind="stable")
         found.append(Example(style.stem.lower(),
-                             [(hex_colour(regions.palette[i]), f"{100 * shares[i] / shares.sum():.0f}%")
+                             [(hex_colour(regions.palette[i]), _share(shares[i] / shares.sum()))
                               for i in order],
                              as_image(style, "RGB").size, f"ARTKIT_DATA: {style.name}, {smap.name}",
                              style, smap))
     return found
+
+
+def _share(f: float) -> str:
+    return f"{100 * f:.0f}%" if f >= 0.01 else f"{100 * f:.1f}%"  # no meaning known: its share
 
 
 def list_examples() -> list[Example]:
