@@ -37,10 +37,11 @@ AUTO_SHARE_GPU = 0.8    # of the GPU's free memory
 MIN_TILE = 128          # smallest tile side (input pixels) worth running
 TILE_STEP = 64          # tile sides are multiples of this (a few plans, not one per MB)
 
-# Bytes per pixel, measured with benchmarks/doodle.py --calibrate (vgg16-hed, float32, CPU):
-VGG_BACKWARD_BPP = 1900   # one forward + input-backward pass up to relu4_2, per crop pixel
-VGG_FORWARD_BPP = 700     # one no-grad forward pass up to relu4_1, per pixel
-PATCH_ENGINE_BPP = 1300   # the patch engine at the output size, per output pixel
+# Bytes per pixel, measured with benchmarks/doodle.py --calibrate (vgg16-hed, float32, CPU;
+# 1415, 548 and 1660 measured, rounded up):
+VGG_BACKWARD_BPP = 1500   # one forward + input-backward pass up to relu4_2, per crop pixel
+VGG_FORWARD_BPP = 600     # one no-grad forward pass up to relu4_1, per pixel
+PATCH_ENGINE_BPP = 1750   # the patch engine at the output size, per output pixel
 PER_PIXEL_BPP = 420       # full-size buffers of a phase (image, gradient, layer maps, targets)
 LBFGS_BPP = 24            # per history pair: two image-sized float32 vectors
 FIXED_BYTES = 700 << 20   # torch, the VGG weights, the style side at typical sizes

@@ -255,3 +255,18 @@ def test_evaluate_prints_a_table_and_json(tmp_path):
     data = json.loads(r.stdout)
     assert data["output"]["label_fidelity"] == 1.0
     assert json.loads((tmp_path / "s.json").read_text()) == data
+
+
+def test_examples_list_the_reference_paintings(shared_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("ARTKIT_DATA", str(shared_data))
+    r = _invoke("examples", "--json")
+    assert r.exit_code == 0, r.output
+    found = {e["name"]: e for e in json.loads(r.output)}
+    assert {"demo", "monet", "gogh", "mia"} <= set(found)
+    assert [x["colour"] for x in found["monet"]["regions"]] == ["#ffffff", "#ff331f", "#0000ff",
+                                                               "#00ff00", "#c00000"]
+    r = _invoke("examples", "monet", "--canvas", "64x48", "-o", tmp_path / "c.png")
+    assert r.exit_code == 0, r.output
+    im = Image.open(tmp_path / "c.png")
+    assert im.getpalette()[:15] == [255, 255, 255, 255, 51, 31, 0, 0, 255, 0, 255, 0, 192, 0, 0]
+    assert set(np.asarray(im).ravel().tolist()) == {0}  # all the largest region: white sky
