@@ -1,13 +1,32 @@
-"""Doodle benchmark: speed, memory and quality of both engines on neural-doodle's headline example.
+"""``artkit doodle``: speed against the hardware floor, print sizes, memory and quality.
 
-Monet + Monet_sem → Coastline_sem (512×384) from ``../shared/data/doodle``. Each run happens in
-a child process so its peak RSS is its own. Prints, for the neural engine with the default
-preset: wall time, time per phase, steps/s and peak RSS; the same figures per step for a plain
-implementation of the same algorithm (NCHW, exact matching recomputed at every step) measured
-in the same run, and the ratio; the patch engine's time and RSS; and for every output and the two
-baselines, label fidelity and style distance (``artkit doodle evaluate``).
+Inputs: neural-doodle's headline example from ``$ARTKIT_DATA/doodle`` — Monet + Monet_sem →
+Coastline_sem (512×384). Every run happens in a child process, so its peak RSS (and on CUDA its
+peak GPU memory) is its own; wall time is printed beside CPU time and the load average, since
+the machine may be shared.
 
-Usage: python benchmarks/doodle.py [--threads 2] [--plain-steps 6] [--out DIR]
+Tables:
+
+* **floor** — time per full-size L-BFGS step against the hardware floor, measured in the same
+  child: an sgemm (2048³, best of 5, timed right before and right after the steps) gives the
+  machine's FLOP rate; the floor of a step is the FLOPs the schedule needs (VGG forward + input
+  backward at every objective evaluation, a forward at every re-matching) divided by that rate.
+  Also the plain algorithm (NCHW, exact matching at every step) per step, for comparison.
+* **paintings** — the default settings at 512×384, 1024×768 and 2048×1536 (the doodle scaled
+  up), neural-doodle's original pipeline, the patch engine, and a Coastline doodle with
+  anti-aliased seams between every pair of regions: wall and CPU time, peak RSS, tiles, label
+  fidelity and style distance (``artkit doodle evaluate``), beside the two baselines.
+* ``--device cuda`` (a prepared run for a machine with a GPU): the 512×384 and 2048×1536
+  paintings on CUDA — time, peak GPU memory, quality against the CPU figures recorded in
+  ``results/doodle.json``, and whether two runs give the same pixels — recorded in
+  ``results/doodle-cuda.json``.
+* ``--calibrate`` prints the bytes per pixel that :mod:`artkit.doodle.scale` budgets with.
+
+Usage:
+    python benchmarks/doodle.py [--threads 2] [--only floor,paintings] [--skip-large]
+    python benchmarks/doodle.py --device cuda
+    python benchmarks/doodle.py --calibrate
+Run it under ``flock /tmp/artkit-heavy.lock`` on a shared machine.
 """
 
 from __future__ import annotations
@@ -21,109 +40,335 @@ import sys
 import time
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "doodle"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import data_dir, save_results, table  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+STYLE, STYLE_MAP, DOODLE = "Monet.jpg", "Monet_sem.png", "Coastline_sem.png"
 
 
-def child(args: argparse.Namespace) -> None:
-    """Run one configuration and print a JSON line with its figures."""
+# ----------------------------------------------------------------------------------- children
+
+
+def sgemm_rate(n: int = 2048, repeats: int = 5) -> float:
+    """FLOP/s of the best of ``repeats`` n×n×n float32 matmuls on the CPU."""
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * n ** 3 / best
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def vgg_flops(vgg, layers: list[str], hw: tuple[int, int]) -> float:
+    """FLOPs of one forward pass of ``vgg`` up to the deepest of ``layers`` on an (H, W)
+    input (2 · C_in · C_out · 9 per output position of every 3×3 convolution)."""
+    names = vgg.layer_names
+    flops, cin, (h, w) = 0.0, 3, hw
+    for name in names[:max(names.index(n) for n in layers) + 1]:
+        if name.startswith("conv"):
+            cout = vgg.out_channels(name)
+            flops += 2.0 * cin * cout * 9 * h * w
+            cin = cout
+        elif name.startswith("pool"):
+            h, w = h // 2, w // 2
+    return flops
+
+
+def child(spec: dict) -> dict:
+    """One measured run (see :func:`run`); returns its figures."""
     import torch
 
     from artkit.core.images import save_image
-    from artkit.doodle import DoodleConfig, transfer
-    from artkit.core.presets import load_preset
+    from artkit.doodle import DoodleConfig, Painter
+    from artkit.doodle.config import layer_name
 
-    torch.set_num_threads(args.threads)
-    values = load_preset(args.preset, "doodle", DoodleConfig) if args.preset else {}
-    values.update(json.loads(args.overrides))
-    cfg = DoodleConfig(**{**DoodleConfig().__dict__, **values})
+    torch.set_num_threads(spec["threads"])
+    data = Path(spec["data"])
+    cfg = DoodleConfig.build(spec.get("preset"), **spec.get("config", {}))
+    doodle = spec.get("doodle") or str(data / DOODLE)
+    painter = Painter(cfg.network if cfg.engine == "neural" else None, device=spec["device"])
+    rate0 = sgemm_rate() if spec.get("floor") else None
+    if spec["device"].startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    t0, c0 = time.perf_counter(), time.process_time()
+    r = painter.paint(data / STYLE, data / STYLE_MAP, doodle, size=spec.get("size"), config=cfg,
+                      generator=torch.Generator().manual_seed(0))
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    rate1 = sgemm_rate() if spec.get("floor") else None
+    vgg = painter.vgg(cfg.network) if cfg.engine == "neural" else None
+    save_image(r.image, spec["save"], force=True)
+    out = {"wall": wall, "cpu": cpu, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+           "phases": [{"size": p.size, "steps": p.steps, "evaluations": p.evaluations,
+                       "forward_flops": vgg_flops(vgg, [layer_name(n) for n in cfg.style_layers],
+                                                  p.size) if vgg is not None else None,
+                       "matchings": p.matchings, "seconds": p.seconds, "setup": p.setup_seconds,
+                       "match_seconds": p.match_seconds, "tiles": p.tiles,
+                       "final_loss": p.loss[-1] if p.loss else None} for p in r.phases],
+           "tile": r.memory.tile if r.memory else 0, "notes": r.notes}
+    if spec["device"].startswith("cuda"):
+        out["gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    if rate0:
+        out["sgemm"] = (rate0 + rate1) / 2
+    return out
+
+
+def run(name: str, args, **spec) -> dict:
+    """Run one configuration in a child process; returns its figures plus the image path."""
+    save = args.out / f"{name}.png"
+    spec = {"threads": args.threads, "device": args.device, "data": str(args.data),
+            "save": str(save), **spec}
     t0 = time.perf_counter()
-    r = transfer(DATA / "Monet.jpg", DATA / "Monet_sem.png", DATA / "Coastline_sem.png", config=cfg,
-                 generator=torch.Generator().manual_seed(0), device="cpu")
-    wall = time.perf_counter() - t0
-    save_image(r.image, args.save, force=True)
-    phases = [{"size": p.size, "steps": p.steps, "evaluations": p.evaluations,
-               "seconds": round(p.seconds, 2), "match_seconds": round(p.match_seconds, 2),
-               "final_loss": p.loss[-1] if p.loss else None} for p in r.phases]
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB → MB
-    print(json.dumps({"wall": wall, "phases": phases, "rss_mb": rss}))
-
-
-def run(name: str, out: Path, threads: int, preset: str | None = None, **overrides) -> dict:
-    save = out / f"{name}.png"
-    cmd = [sys.executable, __file__, "--child", "--threads", str(threads), "--save", str(save),
-           "--overrides", json.dumps(overrides)] + (["--preset", preset] if preset else [])
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)],
+                          capture_output=True, text=True)
     if proc.returncode != 0:
-        raise SystemExit(f"{name} failed:\n{proc.stderr[-2000:]}")
+        print(f"  {name} FAILED:\n{proc.stderr[-3000:]}", flush=True)
+        return None
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["path"] = str(save)
+    result.update(path=str(save), name=name, load=os.getloadavg()[0],
+                  elapsed=time.perf_counter() - t0)
+    print(f"  {name}: {result['wall']:.1f} s wall, {result['cpu']:.1f} s CPU, "
+          f"{result['rss_mb']:.0f} MB peak RSS (load {result['load']:.1f})", flush=True)
     return result
+
+
+# ----------------------------------------------------------------------------------- tables
+
+
+def floor_table(args) -> tuple[dict, list[str]]:
+    """Seconds per full-size step against the floor, at 512×384 and 1024×768."""
+    rows, notes = [], []
+    sizes = [(512, 384, 12), (1024, 768, 6)]
+    for w, h, steps in sizes:
+        for kind, extra in (("artkit", {}),
+                            ("plain", {"match_every": 1, "match_dims": 0, "channels_last": False})):
+            if kind == "plain" and w > 512:
+                continue
+            n = steps if kind == "artkit" else 3
+            r = run(f"steps-{kind}-{w}", args, size=[w, h], floor=True,
+                    config={"init": "mean", "tolerance": 0.0, "iterations": n, **extra})
+            if r is None:
+                rows.append([f"{w}x{h}", kind, "failed", None, None, None, None, None, None])
+                continue
+            p = r["phases"][0]
+            per_step = (p["seconds"] - p["setup"]) / p["steps"]
+            # no content photo: the passes stop at the deepest style layer
+            flops = (p["evaluations"] * 2 + p["matchings"]) * p["forward_flops"] / p["steps"]
+            floor = flops / r["sgemm"]
+            rows.append([f"{w}x{h}", kind, p["steps"], round(p["evaluations"] / p["steps"], 2),
+                         round(per_step, 2), round(floor, 2), round(per_step / floor, 2),
+                         round(r["sgemm"] / 1e9, 1), round(r["load"], 1)])
+    notes.append("floor = (evaluations × (VGG forward + input backward) + re-matchings × forward) "
+                 "FLOPs per step ÷ the sgemm rate measured in the same process")
+    return table("time per full-size step against the hardware floor",
+                 ["size", "implementation", "steps", "evaluations/step", "s/step", "floor s/step",
+                  "× floor", "sgemm GFLOP/s", "load"], rows), notes
+
+
+def aa_doodle(args) -> Path:
+    """Coastline_sem with anti-aliased seams between every pair of regions: drawn at 4× and
+    box-filtered down, then every border pixel replaced by its two sides' midpoint colour."""
+    import numpy as np
+    from PIL import Image
+
+    from artkit.doodle.maps import find_regions, map_rgb
+
+    monet = find_regions(map_rgb(Image.open(args.data / STYLE_MAP)))
+    clean = find_regions(map_rgb(Image.open(args.data / DOODLE)), monet.palette).labels
+    pal = monet.palette.astype(np.float64)
+    big = Image.fromarray(monet.palette[clean]).resize((2048, 1536), Image.Resampling.NEAREST)
+    rgb = np.asarray(big.resize((512, 384), Image.Resampling.BOX)).astype(np.float64)
+    edge = np.zeros(clean.shape, bool)
+    edge[:, 1:] |= clean[:, 1:] != clean[:, :-1]
+    rgb[edge] = (pal[clean[edge]] + pal[np.roll(clean, 1, 1)[edge]]) / 2  # e.g. #008080
+    path = args.out / "coastline-aa-seams.png"
+    Image.fromarray(np.round(rgb).astype(np.uint8)).save(path)
+    return path
+
+
+def tiled_budget(wh: tuple[int, int]) -> float:
+    """A budget (GB) three quarters of what a whole-image run at ``wh`` needs: it must tile."""
+    from artkit.doodle import DoodleConfig
+    from artkit.doodle.api import plan_run
+    from artkit.doodle.scale import GB
+
+    whole = plan_run(wh, (512, 384), DoodleConfig(memory=1000.0), "cpu")
+    return round(0.75 * whole.estimate / GB, 2)
+
+
+def seam_note(tiled: dict, whole_path: Path) -> str:
+    """How the tiled painting's pixels step across tile borders, against every other row and
+    column (1.0 = no seam), beside the same measure on the whole-image painting."""
+    import numpy as np
+    from PIL import Image
+
+    from artkit.doodle.scale import TilePlan
+
+    plan = TilePlan(strides={}, halo=0, align=8, tile=tiled["tile"])  # the run's tile edges
+    ratios = []
+    for path in (tiled["path"], whole_path):
+        img = np.asarray(Image.open(path)).astype(np.float64)
+        h, w = img.shape[:2]
+        step_y = np.abs(np.diff(img, axis=0)).mean(axis=(1, 2))  # (H-1,) row-to-row change
+        step_x = np.abs(np.diff(img, axis=1)).mean(axis=(0, 2))
+        ys = [start - 1 for start, _ in plan.spans(h)[1:]]  # step from row start-1 to start
+        xs = [start - 1 for start, _ in plan.spans(w)[1:]]
+        border = np.concatenate([step_y[ys], step_x[xs]]) if ys or xs else np.array([np.nan])
+        ratios.append(border.mean() / np.concatenate([step_y, step_x]).mean())
+    return (f"tile seams at 1024x768: pixel steps across the tiled run's tile borders are "
+            f"{ratios[0]:.2f}x the average step (the whole-image run, same rows and columns: "
+            f"{ratios[1]:.2f}x); 1.00 = no seam")
+
+
+def paintings_table(args) -> tuple[dict, list[str]]:
+    from artkit.doodle.evaluate import evaluate
+
+    runs = [("neural, default, 512x384", "neural-512", {})]
+    if not args.skip_large:
+        tight = tiled_budget((1024, 768))
+        runs += [("neural, default, 1024x768", "neural-1024", {"size": [1024, 768]}),
+                 (f"neural, 1024x768 in tiles (--memory {tight:.2f})", "neural-1024-tiled",
+                  {"size": [1024, 768], "config": {"memory": tight}}),
+                 ("neural, default, 2048x1536", "neural-2048", {"size": [2048, 1536]})]
+    runs += [("neural, original pipeline (3 phases from flat colours)", "neural-classic",
+              {"config": {"phases": 3, "init": "mean"}}),
+             ("patch engine", "patch-512", {"config": {"engine": "patch"}}),
+             ("neural, default, doodle with anti-aliased seams", "neural-aa",
+              {"doodle": str(aa_doodle(args))})]
+    rows, notes = [], []
+    for label, name, spec in runs:
+        r = run(name, args, **spec)
+        size = spec.get("size") or [512, 384]
+        if r is None:
+            rows.append([label, f"{size[0]}x{size[1]}", "failed", None, None, None, None, None, None])
+            continue
+        doodle = spec.get("doodle") or args.data / DOODLE
+        ev = evaluate(r["path"], args.data / STYLE, args.data / STYLE_MAP, doodle)
+        rows.append([label, f"{size[0]}x{size[1]}", round(r["wall"], 1), round(r["cpu"], 1),
+                     round(r["rss_mb"] / 1024, 2), r["tile"] or "whole",
+                     round(ev.output.label_fidelity, 3), round(ev.output.style_distance, 4),
+                     round(r["load"], 1)])
+        if name == "neural-512":
+            for base, s in ev.baselines.items():
+                rows.append([f"baseline: {base}", "512x384", None, None, None, None,
+                             round(s.label_fidelity, 3), round(s.style_distance, 4), None])
+        notes += [f"{name}: {n}" for n in r["notes"] if n.startswith("memory")]
+        if name == "neural-1024-tiled":
+            notes.append(seam_note(r, args.out / "neural-1024.png"))
+    notes.append("wall time grows with the machine's load (last column); CPU time is the "
+                 "child's own (all threads): on an idle 2-core machine wall ≈ CPU / 2")
+    return table("paintings: Monet + Monet_sem → Coastline_sem (doodle scaled to the size)",
+                 ["run", "size", "wall s", "CPU s", "peak RSS GB", "tiles", "label fidelity ↑",
+                  "style distance ↓", "load"], rows), notes
+
+
+def cuda_tables(args) -> tuple[list[dict], list[str]]:
+    """The prepared GPU run: 512×384 and 2048×1536 on CUDA, quality vs the CPU's recorded
+    figures, and whether two runs give the same pixels."""
+    import numpy as np
+    from PIL import Image
+
+    from artkit.doodle.evaluate import evaluate
+
+    cpu_rows = {}
+    recorded = HERE / "results" / "doodle.json"
+    if recorded.is_file():
+        for t in json.loads(recorded.read_text())["tables"]:
+            if t["title"].startswith("paintings"):
+                cpu_rows = {r[1]: r for r in t["rows"] if r[0].startswith("neural, default, ")
+                            and "seams" not in r[0]}
+    rows = []
+    for w, h in ((512, 384), (2048, 1536)):
+        a = run(f"cuda-{w}", args, size=[w, h])
+        b = run(f"cuda-{w}-again", args, size=[w, h])
+        if a is None or b is None:
+            rows.append([f"{w}x{h}", "failed"] + [None] * 7)
+            continue
+        same = np.array_equal(np.asarray(Image.open(a["path"])), np.asarray(Image.open(b["path"])))
+        ev = evaluate(a["path"], args.data / STYLE, args.data / STYLE_MAP, args.data / DOODLE)
+        cpu = cpu_rows.get(f"{w}x{h}")
+        rows.append([f"{w}x{h}", round(a["wall"], 1), round(a.get("gpu_mb", 0) / 1024, 2),
+                     round(ev.output.label_fidelity, 3), round(ev.output.style_distance, 4),
+                     None if cpu is None else cpu[6], None if cpu is None else cpu[7],
+                     None if cpu is None else cpu[2], "yes" if same else "no"])
+    return [table("CUDA: the default painting (Monet → Coastline)",
+                  ["size", "wall s", "peak GPU GB", "label fidelity ↑", "style distance ↓",
+                   "CPU fidelity", "CPU distance", "CPU wall s", "same pixels twice"], rows)], []
+
+
+def calibrate(args) -> None:
+    """Print bytes per pixel of the parts :mod:`artkit.doodle.scale` budgets for."""
+    code = r"""
+import json, resource, sys, torch
+from artkit.doodle.scale import TilePlan, tiled_backward
+from artkit.nets import load_vgg
+torch.set_num_threads(2)
+kind, h, w = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+vgg = load_vgg("vgg16-hed")
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+x = torch.rand(1, 3, h, w)
+if kind == "backward":
+    img = x.requires_grad_(True)
+    plan = TilePlan.create(vgg.layer_names, ["relu3_1", "relu4_1", "relu4_2"])
+    tiled_backward(vgg, img, ["relu3_1", "relu4_1", "relu4_2"], plan, lambda f, win: sum((v * v).sum() for v in f.values()))
+elif kind == "forward":
+    with torch.no_grad():
+        vgg(x.contiguous(memory_format=torch.channels_last), ["relu3_1", "relu4_1"])
+else:
+    from artkit.doodle.patch import synthesize
+    synthesize(torch.rand(1, 3, 384, 512), torch.zeros(384, 512, dtype=torch.long), torch.zeros(h, w, dtype=torch.long), 1, (h, w))
+print(json.dumps((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024))
+"""
+    for kind in ("backward", "forward", "patch"):
+        got = []
+        for h, w in ((384, 512), (768, 1024)):
+            proc = subprocess.run([sys.executable, "-c", code, kind, str(h), str(w)],
+                                  capture_output=True, text=True, check=True)
+            got.append((h * w, json.loads(proc.stdout.strip().splitlines()[-1])))
+        (p0, b0), (p1, b1) = got
+        print(f"{kind}: {(b1 - b0) / (p1 - p0):.0f} bytes per pixel "
+              f"({b0 / 2**20:.0f} MB at 512x384, {b1 / 2**20:.0f} MB at 1024x768)")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--plain-steps", type=int, default=6,
-                    help="finest-phase steps of the plain implementation to time (it is slow)")
+    ap.add_argument("--device", default="cpu", help="cpu (default) or cuda: the prepared GPU run")
+    ap.add_argument("--only", default="floor,paintings", help="tables to measure")
+    ap.add_argument("--skip-large", action="store_true", help="no 1024x768 / 2048x1536 runs")
+    ap.add_argument("--calibrate", action="store_true", help="print the memory model's bytes/pixel")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/doodle"))
-    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--save", default="", help=argparse.SUPPRESS)
-    ap.add_argument("--preset", default=None, help=argparse.SUPPRESS)
-    ap.add_argument("--overrides", default="{}", help=argparse.SUPPRESS)
+    ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        return child(args)
-    if not DATA.is_dir():
-        raise SystemExit(f"reference data not found at {DATA}")
+        print(json.dumps(child(json.loads(args.child))))
+        return
+    args.data = data_dir("doodle")
+    if args.calibrate:
+        return calibrate(args)
+    if args.data is None:
+        raise SystemExit("set ARTKIT_DATA to a folder holding doodle/Monet.jpg, Monet_sem.png, "
+                         "Coastline_sem.png (neural-doodle's example)")
     args.out.mkdir(parents=True, exist_ok=True)
-    print(f"doodle benchmark: Monet + Monet_sem -> Coastline_sem, 512x384, {args.threads} threads, CPU")
-
-    neural = run("neural-default", args.out, args.threads, preset="default")
-    print(f"\nneural engine, default preset: {neural['wall']:.1f} s wall, peak RSS {neural['rss_mb']:.0f} MB")
-    for i, p in enumerate(neural["phases"], 1):
-        sps = p["steps"] / max(p["seconds"], 1e-9)
-        print(f"  phase {i} {p['size'][1]}x{p['size'][0]}: {p['steps']} steps, {p['evaluations']} evals, "
-              f"{p['seconds']:.1f} s ({sps:.2f} steps/s; matching {p['match_seconds']:.1f} s), loss {p['final_loss']:.3f}")
-    fine = neural["phases"][-1]
-    fast_step = fine["seconds"] / max(fine["steps"], 1)
-
-    # The plain algorithm: NCHW, fp32, exact matching recomputed at every step. Timed on a few
-    # steps of the finest phase only (one phase at full size, started from the mean-colour image).
-    plain = run("plain-steps", args.out, args.threads, phases=1, iterations=args.plain_steps,
-                match_every=1, match_dims=0, init="mean", tolerance=0.0, channels_last=False)
-    pp = plain["phases"][0]
-    plain_step = pp["seconds"] / max(pp["steps"], 1)
-    fast1 = run("fast-steps", args.out, args.threads, phases=1, iterations=args.plain_steps * 5,
-                init="mean", tolerance=0.0)
-    fp = fast1["phases"][0]
-    fast_step1 = fp["seconds"] / max(fp["steps"], 1)
-    print(f"\nper step at 512x384: plain {plain_step:.2f} s (exact matching every step, {pp['steps']} steps), "
-          f"artkit {fast_step1:.2f} s ({fp['steps']} steps)  → {plain_step / fast_step1:.1f}x faster")
-    print(f"  plain implementation, extrapolated to the default schedule: "
-          f"~{plain_step * sum(p['steps'] * (p['size'][0] * p['size'][1]) / (384 * 512) for p in neural['phases']):.0f} s "
-          f"vs {neural['wall']:.0f} s measured")
-
-    classic = run("neural-classic", args.out, args.threads, preset="default", phases=3, init="mean")
-    print(f"\nneural engine, original pipeline (3 phases from region mean colours): "
-          f"{classic['wall']:.1f} s wall, peak RSS {classic['rss_mb']:.0f} MB")
-
-    patch = run("patch", args.out, args.threads, engine="patch")
-    print(f"\npatch engine: {patch['wall']:.1f} s wall, peak RSS {patch['rss_mb']:.0f} MB")
-
-    from artkit.doodle.evaluate import evaluate_files
-
-    print("\nquality (label fidelity ↑ / style distance ↓):")
-    rows = {}
-    for name, res in (("neural", neural), ("neural-classic", classic), ("patch", patch)):
-        s = evaluate_files(res["path"], DATA / "Monet.jpg", DATA / "Monet_sem.png", DATA / "Coastline_sem.png")
-        rows[name] = s["output"]
-        rows.update(s["baselines"])
-    for name, s in rows.items():
-        print(f"  {name:14s} {s['label_fidelity']:.3f}   {s['style_distance']:.4f}")
-    (args.out / "results.json").write_text(json.dumps(
-        {"neural": neural, "classic": classic, "plain": plain, "fast_steps": fast1, "patch": patch,
-         "quality": rows}, indent=2))
-    print(f"\nimages and results.json in {args.out}")
+    print(f"doodle benchmark on {args.device}, {args.threads} threads; load {os.getloadavg()[0]:.1f}")
+    command = "python benchmarks/doodle.py" + ("" if args.device == "cpu" else f" --device {args.device}")
+    if args.device != "cpu":
+        tables, notes = cuda_tables(args)
+        save_results("doodle-cuda", tables, command=command, notes=notes)
+        return
+    tables, notes = [], []
+    for name, fn in (("floor", floor_table), ("paintings", paintings_table)):
+        if name in args.only.split(","):
+            t, n = fn(args)
+            tables.append(t)
+            notes += n
+    save_results("doodle", tables, command=command, notes=notes)
 
 
 if __name__ == "__main__":

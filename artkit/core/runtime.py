@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
+from typing import Iterator
 
 import torch
 
@@ -81,3 +83,20 @@ def set_threads(n: int | None = None) -> int:
     n = max(1, int(n))
     torch.set_num_threads(n)
     return n
+
+
+@contextmanager
+def threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` intra-op threads, then restore the count.
+
+    For work made of many small operations (elementwise passes over one image, optimiser
+    bookkeeping, small LAPACK calls): each parallel operation waits for all its threads, and
+    on a busy machine a second thread may not be scheduled for milliseconds — longer than the
+    operation itself. Large operations (convolutions, big matrix products) keep every thread.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, int(n)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -1,9 +1,30 @@
-"""``artkit doodle``: semantic style transfer — two-colour doodles into paintings.
+"""``artkit doodle``: semantic style transfer — doodles into paintings (neural-doodle).
 
-Public API: :func:`transfer` with :class:`DoodleConfig`, returning :class:`DoodleResult`;
-:func:`artkit.doodle.evaluate.evaluate_files` for the quality figures.
+Public API (see ``docs/doodle.md``): :class:`Painter` (holds its VGG; ``paint(...)``) and the
+one-call :func:`transfer`, both returning :class:`DoodleResult`; settings in
+:class:`DoodleConfig`; :func:`evaluate` for the quality figures; :class:`Checkpoint` to resume
+an interrupted painting.
+
+Importing the package is cheap (the command line's ``--help`` stays instant): the names below
+load their module, and torch, on first use.
 """
 
-from artkit.doodle.api import Checkpoint, DoodleConfig, DoodleResult, default_style_map, transfer
+from __future__ import annotations
 
-__all__ = ["Checkpoint", "DoodleConfig", "DoodleResult", "default_style_map", "transfer"]
+from typing import TYPE_CHECKING
+
+from artkit.core.lazy import lazy_exports
+
+_EXPORTS = {
+    "Checkpoint": "api", "DoodleResult": "api", "Painter": "api", "default_style_map": "api",
+    "transfer": "api", "DoodleConfig": "config", "DoodleEvaluation": "evaluate",
+    "evaluate": "evaluate",
+}
+__all__ = ["Checkpoint", "DoodleConfig", "DoodleEvaluation", "DoodleResult", "Painter",
+           "default_style_map", "evaluate", "transfer"]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from artkit.doodle.api import Checkpoint, DoodleResult, Painter, default_style_map, transfer
+    from artkit.doodle.config import DoodleConfig
+    from artkit.doodle.evaluate import DoodleEvaluation, evaluate

@@ -1,4 +1,4 @@
-"""``artkit.doodle.transfer``: semantic style transfer, one function for every mode.
+"""The front door of ``artkit.doodle``: :class:`Painter` (holds its VGG) and :func:`transfer`.
 
 Modes, decided by what is given:
 
@@ -9,212 +9,260 @@ Modes, decided by what is given:
 
 Two engines: ``"neural"`` (VGG features, patch matching, L-BFGS on the pixels; see
 :mod:`artkit.doodle.neural`) and ``"patch"`` (guided PatchMatch synthesis on the pixels; see
-:mod:`artkit.doodle.patch`).
+:mod:`artkit.doodle.patch`). By default the neural engine starts from the patch engine's
+result and refines it at full size.
+
+Example:
+    >>> from artkit.doodle import Painter, DoodleConfig
+    >>> painter = Painter(device="cpu")                                  # doctest: +SKIP
+    >>> result = painter.paint("Monet.jpg", "Monet_sem.png", "doodle.png")  # doctest: +SKIP
+    >>> result.image.shape, result.weights                               # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import json
-import time
+import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal, Union
+from typing import Callable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from artkit import nets
+from artkit.core.artifacts import describe, load_artifact, save_artifact
 from artkit.core.errors import ArtkitError
-from artkit.core.images import load_image, pil_to_tensor
-from artkit.core.progress import ProgressCallback, report
-from artkit.core.runtime import make_generator, resolve_device
+from artkit.core.images import ImageLike, as_image, image_size, load_image, pil_to_tensor
+from artkit.core.progress import ProgressCallback
+from artkit.core.provenance import record_all, recording
+from artkit.core.result import Result, Timer
+from artkit.core.runtime import default_generator, make_generator, resolve_device
+from artkit.doodle.config import DoodleConfig, layer_name
 from artkit.doodle.maps import SemanticMaps, onehot, prepare_maps
 from artkit.doodle.neural import NeuralSettings, PhaseLog, run_phase
 from artkit.doodle.patch import PatchConfig, synthesize
+from artkit.doodle.scale import MemoryPlan, TilePlan, budget_bytes, plan_memory
+from artkit.weights import loaded_weights
 
-ImageLike = Union[str, Path, Image.Image, torch.Tensor]
-MAX_PIXELS = 4096 * 4096
+MAX_SIDE = 4096                # the largest output side
+MIN_SIDE = 16
 STYLE_PIXELS_PER_OUTPUT = 2.0  # larger style images are scaled down to this ratio
+CHECKPOINT_KIND = "doodle-checkpoint"
+describe(CHECKPOINT_KIND, "doodle checkpoint",
+         "give the .ckpt.safetensors file an interrupted `artkit doodle` run wrote")
 
 
-@dataclass
-class DoodleConfig:
-    """Every setting of ``artkit doodle`` (presets are TOML files of these keys).
-
-    Args:
-        engine: ``"neural"`` or ``"patch"``.
-        network: VGG weights for the neural engine (``vgg16-hed``, or imported ``vgg19``).
-        iterations: L-BFGS steps per phase (neural) — the patch engine ignores it.
-        phases: coarse-to-fine resolutions; phase i runs at 1/2^(phases−1−i). The default (1)
-            pairs with ``init="auto"``: the patch engine already works coarse to fine, so the
-            neural engine refines its result at full size (measured better and faster than 3
-            phases from flat colours: label fidelity 0.94 vs 0.69). Use 3 with ``--init mean``
-            for neural-doodle's original pipeline.
-        style_layers: VGG layers matched by patches (``"3_1"`` means ``relu3_1``).
-        content_layers: VGG layers of the content loss.
-        style_weight, content_weight, semantic_weight, smoothness, colour_weight, variety:
-            the neural objective (see :class:`NeuralSettings`).
-        match_every: recompute patch matches every this many steps.
-        match_dims: dimensions patches are projected to for matching (0 = exact).
-        tolerance: end a phase early when a matching period improves the loss by less than
-            this fraction (0 = run all iterations).
-        channels_last: run VGG in channels-last memory format (faster on CPU).
-        memory_mb: memory budget for one chunk of patch-match scores.
-        init: ``"auto"`` (the content photo when given, else the patch engine's result),
-            ``"mean"`` (the doodle filled with each region's mean style colour, with soft
-            noise), ``"noise"``, ``"content"``, ``"patch"``, or an image path.
-        patch_size, uniformity, guidance_weight, em_iterations: the patch engine's settings.
-    """
-
-    engine: Literal["neural", "patch"] = "neural"
-    network: str = "vgg16-hed"
-    iterations: int = 100
-    phases: int = 1
-    style_layers: list[str] = field(default_factory=lambda: ["3_1", "4_1"])
-    content_layers: list[str] = field(default_factory=lambda: ["4_2"])
-    style_weight: float = 25.0
-    content_weight: float = 10.0
-    semantic_weight: float = 10.0
-    smoothness: float = 10.0
-    colour_weight: float = 30.0
-    variety: float = 0.0
-    match_every: int = 10
-    match_dims: int = 128
-    tolerance: float = 0.05
-    channels_last: bool = True
-    memory_mb: int = 512
-    init: str = "auto"
-    patch_size: int = 7
-    uniformity: float = 1.0
-    guidance_weight: float = 2.0
-    em_iterations: int = 4
-
-    def validate(self) -> None:
-        """Range checks with messages naming the option."""
-        checks = [
-            (self.engine in ("neural", "patch"), "--engine must be neural or patch"),
-            (1 <= self.phases <= 6, "--phases must be between 1 and 6"),
-            (self.iterations >= 0, "--iterations must be ≥ 0"),
-            (self.match_every >= 1, "match_every must be ≥ 1"),
-            (all(w >= 0 for w in (self.style_weight, self.content_weight, self.semantic_weight,
-                                  self.smoothness, self.colour_weight, self.variety)),
-             "weights must be ≥ 0"),
-            (self.patch_size % 2 == 1 and self.patch_size >= 3, "--patch-size must be odd and ≥ 3"),
-            (self.memory_mb >= 16, "memory_mb must be ≥ 16"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ArtkitError(message)
-
-    def neural(self) -> NeuralSettings:
-        """The neural engine's settings: the fields both dataclasses share, layer names expanded."""
-        # patch_size means the patch engine's pixel patches here; the neural engine keeps its 3×3.
-        shared = ({f.name for f in dataclasses.fields(NeuralSettings)} & set(self.__dict__)) - {"patch_size"}
-        values = {name: getattr(self, name) for name in shared}
-        values["style_layers"] = tuple(_layer(n) for n in self.style_layers)
-        values["content_layers"] = tuple(_layer(n) for n in self.content_layers)
-        return NeuralSettings(**values)
-
-    def patch(self) -> PatchConfig:
-        # The patch engine's content guidance is on another scale: 10 (the neural default) → 1.
-        return PatchConfig(patch_size=self.patch_size, em_iterations=self.em_iterations,
-                           guidance_weight=self.guidance_weight, uniformity=self.uniformity,
-                           content_weight=self.content_weight / 10.0)
-
-
-def _layer(name: str) -> str:
-    return name if name.startswith(("relu", "conv", "pool")) else f"relu{name}"
+# ----------------------------------------------------------------------------------- results
 
 
 @dataclass
 class Checkpoint:
-    """Where an interrupted run stopped: resume with ``transfer(..., resume=checkpoint)``."""
+    """Where an interrupted run stopped: resume with ``paint(..., resume=checkpoint)``.
 
-    image: torch.Tensor  # (1, 3, H, W) at the phase's resolution
+    Args:
+        image: (1, 3, h, w) the image at the phase's resolution.
+        phase: the phase that was running (0-based); step: its steps done.
+        phases: the run's number of phases; size: its output (H, W).
+        fingerprint: sha256 of the run's style, maps and content (checked on resume).
+        config: the run's settings.
+    """
+
+    image: torch.Tensor
     phase: int
     step: int
-    config: dict
+    phases: int = 1
+    size: tuple[int, int] = (0, 0)
+    fingerprint: str = ""
+    config: dict = field(default_factory=dict)
 
-    def save(self, path: str | Path) -> None:
-        from safetensors.torch import save_file
-
-        from artkit.core.files import atomic_path
-
-        meta = {"phase": str(self.phase), "step": str(self.step), "config": json.dumps(self.config)}
-        with atomic_path(path) as tmp:
-            save_file({"image": self.image.detach().cpu().contiguous()}, str(tmp), metadata=meta)
+    def save(self, path: str | os.PathLike, force: bool = True) -> Path:
+        """Write the checkpoint (a safetensors artifact of kind ``doodle-checkpoint``)."""
+        meta = {"phase": self.phase, "step": self.step, "phases": self.phases,
+                "size": list(self.size), "fingerprint": self.fingerprint, "config": self.config}
+        return save_artifact(path, {"image": self.image.detach().float().cpu().contiguous()},
+                             kind=CHECKPOINT_KIND, meta=meta, force=force)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Checkpoint":
-        from safetensors import safe_open
+    def load(cls, path: str | os.PathLike) -> "Checkpoint":
+        """Read a checkpoint, checking that it is one and holds together.
 
-        try:
-            with safe_open(str(path), "pt") as f:
-                meta = f.metadata() or {}
-                image = f.get_tensor("image")
-            return cls(image, int(meta["phase"]), int(meta["step"]), json.loads(meta["config"]))
-        except Exception:
-            raise ArtkitError(f"'{path}' is not an artkit doodle checkpoint",
-                              "give the .ckpt.safetensors file written when a run was interrupted") from None
+        Raises:
+            ArtkitError: missing, another kind of file, damaged (a malformed tensor or field).
+        """
+        art = load_artifact(path, CHECKPOINT_KIND, name=f"checkpoint:{Path(path).name}")
+        phase, step, phases = (art.field(k, int) for k in ("phase", "step", "phases"))
+        size = art.field("size", list)
+        if not (0 <= phase < phases <= 6 and step >= 0 and len(size) == 2
+                and all(isinstance(v, int) and v > 0 for v in size)):
+            raise art.damaged(f"phase {phase} of {phases}, step {step}, size {size} make no sense")
+        image = art.tensor("image", shape=(1, 3, None, None))
+        return cls(image, phase, step, phases, (size[0], size[1]),
+                   str(art.field("fingerprint", str)), dict(art.field("config", dict)))
+
+    def check(self, *, phases: int, iterations: int, size: tuple[int, int], fingerprint: str,
+              sizes: list[tuple[int, int]], where: str = "the checkpoint") -> None:
+        """Refuse a checkpoint that does not belong to this run (one line saying why).
+
+        Args:
+            sizes: the (H, W) of each of this run's phases.
+        """
+        hint = "resume with the inputs and settings of the interrupted run, or start again without --resume"
+        if self.phases != phases:
+            raise ArtkitError(f"{where} is from a run with {self.phases} phase(s); this run has "
+                              f"{phases}", f"use --phases {self.phases}, or start again without --resume")
+        if tuple(self.size) != tuple(size):
+            raise ArtkitError(f"{where} is from a {self.size[1]}x{self.size[0]} painting; this run "
+                              f"paints {size[1]}x{size[0]}", hint)
+        if self.fingerprint and self.fingerprint != fingerprint:
+            raise ArtkitError(f"{where} is from a run with another style, map or content image", hint)
+        phase_size = sizes[self.phase]
+        if tuple(self.image.shape[2:]) != tuple(phase_size):
+            raise ArtkitError(f"{where} holds a {self.image.shape[3]}x{self.image.shape[2]} image; "
+                              f"phase {self.phase + 1} paints {phase_size[1]}x{phase_size[0]}", hint)
+        if self.step > iterations:
+            raise ArtkitError(f"{where} stopped at step {self.step}, past this run's "
+                              f"{iterations} iterations", f"use --iterations {self.step} or more")
 
 
-@dataclass
-class DoodleResult:
-    """What :func:`transfer` returns.
+@dataclass(kw_only=True)
+class DoodleResult(Result):
+    """What :meth:`Painter.paint` returns.
 
     Args:
         image: (1, 3, H, W) RGB in [0, 1].
         mode: ``"texture"``, ``"style"``, ``"doodle"`` or ``"content-doodle"``.
         phases: per-phase logs (sizes, steps, losses, seconds) of the neural engine.
-        seconds: wall time in all.
-        notes: adjustments made to the inputs (resizes, colour snapping), for the user.
         maps: the semantic maps used, if any.
         interrupted: True when Ctrl-C stopped the run; ``checkpoint`` then resumes it.
+        memory: the memory plan the run followed (tiles, budget), for the neural engine.
     """
 
     image: torch.Tensor
     mode: str
     phases: list[PhaseLog] = field(default_factory=list)
-    seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
     maps: SemanticMaps | None = None
     interrupted: bool = False
     checkpoint: Checkpoint | None = None
+    memory: MemoryPlan | None = None
+
+    def to_dict(self) -> dict:
+        """The figures of the run (not the pixels), JSON-ready."""
+        return {"mode": self.mode, "size": list(self.image.shape[2:]), "seconds": self.seconds,
+                "notes": list(self.notes), "weights": dict(self.weights),
+                "interrupted": self.interrupted,
+                "phases": [dataclasses.asdict(p) for p in self.phases],
+                "memory": None if self.memory is None else dataclasses.asdict(self.memory)}
 
 
 # ----------------------------------------------------------------------------------- inputs
 
 
-def _pil(x: ImageLike, what: str, mode: str = "RGB") -> Image.Image:
-    if isinstance(x, Image.Image):
-        return x
-    if isinstance(x, torch.Tensor):
-        from artkit.core.images import tensor_to_pil
+@dataclass
+class Inputs:
+    """The inputs of one painting, loaded, scaled and checked."""
 
-        return tensor_to_pil(x)
-    if isinstance(x, (str, Path)):
-        return load_image(x, mode) if mode == "RGB" else _open_map(Path(x), what)
-    raise ArtkitError(f"{what}: expected a path, PIL image or tensor, got {type(x).__name__}")
+    style: torch.Tensor               # (1, 3, Hs, Ws)
+    maps: SemanticMaps | None
+    content: torch.Tensor | None      # (1, 3, H, W)
+    size: tuple[int, int]             # (H, W) of the output
+    mode: str
+    notes: list[str]
+
+    def fingerprint(self) -> str:
+        """sha256 over the pixels and labels a run depends on (for checkpoints)."""
+        h = hashlib.sha256(repr(self.size).encode())
+        for t in (self.style, self.content):
+            if t is not None:
+                h.update(t.detach().float().cpu().numpy().tobytes())
+        if self.maps is not None:
+            h.update(self.maps.style_labels.tobytes())
+            h.update(self.maps.target_labels.tobytes())
+        return h.hexdigest()
 
 
-def _open_map(path: Path, what: str) -> Image.Image:
-    if not path.exists():
-        raise ArtkitError(f"{what} '{path}' does not exist")
-    try:
-        with Image.open(path) as im:
-            im.load()
-            return im.copy()
-    except Exception:
-        raise ArtkitError(f"cannot read {what} '{path}'", "give a PNG map") from None
-
-
-def default_style_map(style: str | Path) -> Path | None:
+def default_style_map(style: str | os.PathLike) -> Path | None:
     """``<style>_sem.png`` beside a style image, if it exists."""
     p = Path(style)
     candidate = p.with_name(p.stem + "_sem.png")
     return candidate if candidate.exists() else None
+
+
+def output_size(style: ImageLike, target_map: ImageLike | None, content: ImageLike | None,
+                size: tuple[int, int] | None) -> tuple[int, int]:
+    """(W, H) of the output: ``size``, else the doodle's, the content's or the style's size
+    (read from file headers, nothing decoded).
+
+    Raises:
+        ArtkitError: a size outside 16–4096 px a side.
+    """
+    if size is not None:
+        wh = (int(size[0]), int(size[1]))
+    else:
+        wh = input_size(next(x for x in (target_map, content, style) if x is not None))
+    if min(wh) < MIN_SIDE or max(wh) > MAX_SIDE:
+        raise ArtkitError(f"output size {wh[0]}x{wh[1]} is out of range",
+                          f"use a --size between {MIN_SIDE}x{MIN_SIDE} and {MAX_SIDE}x{MAX_SIDE}")
+    return wh
+
+
+def input_size(x: ImageLike) -> tuple[int, int]:
+    """(W, H) of an image input: from a file's header (nothing decoded), a PIL image, an
+    (H, W[, C]) array or a (.., H, W) tensor."""
+    if isinstance(x, (str, os.PathLike)):
+        return image_size(x)
+    if isinstance(x, Image.Image):
+        return x.size
+    shape = tuple(x.shape)
+    return (shape[-1], shape[-2]) if isinstance(x, torch.Tensor) else (shape[1], shape[0])
+
+
+def style_size(style_wh: tuple[int, int], out_wh: tuple[int, int]) -> tuple[int, int]:
+    """(W, H) the style is used at: its own, or smaller when it has more than
+    ``STYLE_PIXELS_PER_OUTPUT`` times the output's pixels (it would only cost memory)."""
+    ratio = style_wh[0] * style_wh[1] / (out_wh[0] * out_wh[1])
+    if ratio <= STYLE_PIXELS_PER_OUTPUT:
+        return style_wh
+    f = (STYLE_PIXELS_PER_OUTPUT / ratio) ** 0.5
+    return max(MIN_SIDE, round(style_wh[0] * f)), max(MIN_SIDE, round(style_wh[1] * f))
+
+
+def load_inputs(style: ImageLike, style_map: ImageLike | None, target_map: ImageLike | None,
+                content: ImageLike | None, size: tuple[int, int] | None) -> Inputs:
+    """Load, scale and check the inputs (see :meth:`Painter.paint` for their meaning).
+
+    Raises:
+        ArtkitError: unreadable images, a doodle without a style map, colours of no region,
+            sizes out of range.
+    """
+    if target_map is not None and style_map is None:
+        raise ArtkitError("a doodle (--map) needs the style image's semantic map (--style-map)",
+                          "paint one, or name it <style>_sem.png beside the style image")
+    out_wh = output_size(style, target_map, content, size)
+    style_pil = as_image(style, "RGB", "style painting")
+    notes: list[str] = []
+    wh = style_size(style_pil.size, out_wh)
+    if wh != style_pil.size:
+        notes.append(f"style image scaled from {style_pil.size[0]}x{style_pil.size[1]} to "
+                     f"{wh[0]}x{wh[1]} to fit the output size (memory)")
+        style_pil = style_pil.resize(wh, Image.Resampling.LANCZOS)
+    maps = None
+    if style_map is not None and target_map is not None:
+        maps = prepare_maps(style_pil.size, as_image(style_map, "RGBA", "style map"),
+                            as_image(target_map, "RGBA", "doodle"), out_wh)
+        notes += maps.notes
+    elif style_map is not None:
+        notes.append("style map ignored: no doodle (--map) was given")
+    out_hw = (out_wh[1], out_wh[0])
+    content_t = None
+    if content is not None:
+        content_t = _resize(pil_to_tensor(as_image(content, "RGB", "content photo")), out_hw)
+    mode = {(False, False): "texture", (False, True): "style", (True, False): "doodle",
+            (True, True): "content-doodle"}[(maps is not None, content_t is not None)]
+    return Inputs(pil_to_tensor(style_pil), maps, content_t, out_hw, mode, notes)
 
 
 def _resize(x: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
@@ -227,194 +275,256 @@ def _scaled(hw: tuple[int, int], factor: float) -> tuple[int, int]:
     return max(1, round(hw[0] * factor)), max(1, round(hw[1] * factor))
 
 
-# ----------------------------------------------------------------------------------- transfer
-
-
-def transfer(style: ImageLike, style_map: ImageLike | None = None, target_map: ImageLike | None = None,
-             *, content: ImageLike | None = None, size: tuple[int, int] | None = None,
-             config: DoodleConfig | None = None, generator: torch.Generator | None = None,
-             device: str | torch.device = "cpu", progress: ProgressCallback | None = None,
-             on_frame: Callable[[int, int, torch.Tensor], None] | None = None,
-             resume: Checkpoint | None = None) -> DoodleResult:
-    """Paint in the style of ``style``, following a doodle and/or a content photo.
-
-    Args:
-        style: the style painting.
-        style_map: its semantic map (needed with ``target_map``).
-        target_map: the doodle: a map painted in the style map's region colours.
-        content: a photo whose structure the result keeps.
-        size: (W, H) of the output; default: the doodle's, else the content's, else the style's.
-        config: all settings (:class:`DoodleConfig`).
-        generator: source of randomness (``make_generator(seed)``).
-        device: where to compute.
-        progress: progress callback.
-        on_frame: called as ``on_frame(phase, step, image)`` during optimisation.
-        resume: a :class:`Checkpoint` from an interrupted run with the same inputs.
-
-    Returns:
-        A :class:`DoodleResult`.
+def plan_run(out_wh: tuple[int, int], style_wh: tuple[int, int], config: DoodleConfig,
+             device: str | torch.device = "cpu", content: bool = False) -> MemoryPlan:
+    """The memory plan of a painting of ``out_wh`` (W, H) from a style of ``style_wh``, or the
+    error that it does not fit — before any work (read the sizes from the files' headers).
 
     Raises:
-        ArtkitError: unreadable inputs, a doodle without a style map, colours that match no
-            region, sizes too small for the network or absurdly large.
+        ArtkitError: the run would not fit in the budget; the message names a size that does.
     """
+    dev = resolve_device(device)
+    hw, shw = (out_wh[1], out_wh[0]), tuple(reversed(style_size(style_wh, out_wh)))
+    layers = [layer_name(n) for n in (*config.style_layers, *config.content_layers)]
+    plan = TilePlan.create(nets.layer_names("vgg19" if config.network == "vgg19" else "vgg16"), layers)
+    patch_init = config.init == "patch" or (config.init == "auto" and not content)
+    return plan_memory(hw, shw, budget_bytes(config.memory, dev), halo=plan.halo, align=plan.align,
+                       patch_init=patch_init, neural=config.engine == "neural")
+
+
+# ----------------------------------------------------------------------------------- painter
+
+
+class Painter:
+    """Paints doodles; holds its VGG network(s), loaded once per (network, device).
+
+    Args:
+        network: the VGG weights to load now (``"vgg16-hed"``, ``"vgg16"``, ``"vgg19"``), or
+            ``None`` to load none (the patch engine needs no network; the neural engine loads
+            the network its config names on first use, once).
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a ``torch.device``.
+
+    Attributes:
+        device: where it computes.
+        weights: ``{name: sha256}`` of the networks loaded.
+    """
+
+    def __init__(self, network: str | None = "vgg16-hed", *, device: str | torch.device = "auto"):
+        self.device = resolve_device(device)
+        self.weights: dict[str, str] = {}
+        self._vggs: dict[str, torch.nn.Module] = {}
+        if network is not None:
+            self.vgg(network)
+
+    def vgg(self, network: str) -> torch.nn.Module:
+        """The VGG feature network ``network`` on this painter's device (loaded once)."""
+        if network not in self._vggs:
+            with recording() as used:
+                vgg = nets.load_vgg(network, pooling="avg", device=self.device)
+            # weights in channels-last too: oneDNN then skips a reorder per convolution (~7 %)
+            self._vggs[network] = vgg.to(memory_format=torch.channels_last)
+            sha = used.get(network) or loaded_weights().get(network)
+            if sha:
+                self.weights[network] = sha
+        return self._vggs[network]
+
+    def paint(self, style: ImageLike, style_map: ImageLike | None = None,
+              target_map: ImageLike | None = None, *, content: ImageLike | None = None,
+              size: tuple[int, int] | None = None, config: DoodleConfig | None = None,
+              generator: torch.Generator | None = None, progress: ProgressCallback | None = None,
+              on_frame: Callable[[int, int, torch.Tensor], None] | None = None,
+              resume: Checkpoint | None = None) -> DoodleResult:
+        """Paint in the style of ``style``, following a doodle and/or a content photo.
+
+        Args:
+            style: the style painting (a path, PIL image, array or tensor).
+            style_map: its semantic map (needed with ``target_map``).
+            target_map: the doodle: a map painted in the style map's region colours.
+            content: a photo whose structure the result keeps.
+            size: (W, H) of the output; default: the doodle's, else the content's, else the
+                style's size.
+            config: all settings (:class:`DoodleConfig`), validated here.
+            generator: the source of randomness (``None``: a CPU generator seeded with 0).
+            progress: progress callback.
+            on_frame: called as ``on_frame(phase, step, image)`` during optimisation.
+            resume: a :class:`Checkpoint` from an interrupted run with the same inputs.
+
+        Returns:
+            A :class:`DoodleResult`; when Ctrl-C interrupted the neural engine, the current
+            image with ``interrupted=True`` and a ``checkpoint``.
+
+        Raises:
+            ArtkitError: unreadable inputs, a doodle without a style map, a doodle region the
+                style map lacks, sizes too small for the network or too large for the memory
+                budget, a checkpoint from another run.
+        """
+        cfg = config or DoodleConfig()
+        cfg.validate()
+        gen = default_generator(generator)
+        with Timer() as timer, _deterministic(self.device):
+            inputs = load_inputs(style, style_map, target_map, content, size)
+            memory = plan_run((inputs.size[1], inputs.size[0]),
+                              (inputs.style.shape[3], inputs.style.shape[2]), cfg, self.device,
+                              content=inputs.content is not None)
+            if cfg.engine == "patch":
+                image = self._patch(inputs, cfg, gen, progress)
+                result = DoodleResult(image=image.cpu(), mode=inputs.mode, notes=inputs.notes,
+                                      maps=inputs.maps, memory=memory)
+            else:
+                result = self._neural(inputs, cfg, memory, gen, progress, on_frame, resume)
+        result.seconds = timer.seconds
+        record_all(result.weights)
+        return result
+
+    # ---- engines
+
+    def _patch(self, inputs: Inputs, cfg: DoodleConfig, gen: torch.Generator,
+               progress: ProgressCallback | None, init: torch.Tensor | None = None) -> torch.Tensor:
+        maps = inputs.maps
+        if maps is not None:
+            slabels = torch.as_tensor(maps.style_labels)
+            tlabels = torch.as_tensor(maps.target_labels)
+        else:
+            slabels, tlabels = torch.zeros(inputs.style.shape[2:], dtype=torch.long), None
+        pcfg = PatchConfig(patch_size=cfg.patch_size, em_iterations=cfg.em_iterations,
+                           guidance_weight=cfg.guidance_weight, uniformity=cfg.uniformity,
+                           # the patch engine's content guidance is on another scale: 10 → 1
+                           content_weight=cfg.content_weight / 10.0 if inputs.content is not None else 0.0)
+        return synthesize(inputs.style, slabels, tlabels, maps.regions if maps else 1, inputs.size,
+                          content=inputs.content, init=init, config=pcfg,
+                          generator=_cpu_generator(gen), progress=progress)
+
+    def _initial(self, inputs: Inputs, cfg: DoodleConfig, gen: torch.Generator,
+                 progress: ProgressCallback | None) -> torch.Tensor:
+        """The full-resolution start image (resized down for the first phase)."""
+        init = cfg.init
+        if init == "auto":
+            init = "content" if inputs.content is not None else "patch"
+        if init == "content":
+            if inputs.content is None:
+                raise ArtkitError("--init content needs --content")
+            return inputs.content
+        if init == "patch":
+            return self._patch(inputs, cfg, gen, progress)
+        if init in ("mean", "noise"):
+            return _noisy_fill(inputs, init, gen)
+        return _resize(pil_to_tensor(load_image(init)), inputs.size)
+
+    def _neural(self, inputs: Inputs, cfg: DoodleConfig, memory: MemoryPlan, gen: torch.Generator,
+                progress: ProgressCallback | None, on_frame, resume: Checkpoint | None) -> DoodleResult:
+        dev = self.device
+        out_hw = inputs.size
+        vgg = self.vgg(cfg.network)
+        settings = neural_settings(cfg, memory)
+        plan = TilePlan.create(vgg.layer_names, [*settings.style_layers, *settings.content_layers],
+                               memory.tile)
+        notes = list(inputs.notes)
+        if memory.tile:
+            notes.append(memory.describe(out_hw))
+        sizes = [_scaled(out_hw, 0.5 ** (cfg.phases - 1 - i)) for i in range(cfg.phases)]
+        if resume is not None:
+            resume.check(phases=cfg.phases, iterations=cfg.iterations, size=out_hw,
+                         fingerprint=inputs.fingerprint(), sizes=sizes)
+        maps = inputs.maps
+        style_sem = onehot(maps.style_labels, maps.regions).to(dev) if maps is not None else None
+        target_sem = onehot(maps.target_labels, maps.regions).to(dev) if maps is not None else None
+        style_t = inputs.style.to(dev)
+        content_t = None if inputs.content is None else inputs.content.to(dev)
+        full = None if resume is not None else self._initial(inputs, cfg, gen, progress).to(dev)
+        logs: list[PhaseLog] = []
+        state = {"image": None, "phase": 0, "step": 0}
+        image = None
+        try:
+            for i in range(0 if resume is None else resume.phase, cfg.phases):
+                hw = sizes[i]
+                shw = _scaled(tuple(style_t.shape[2:]), 0.5 ** (cfg.phases - 1 - i))
+                if resume is not None and i == resume.phase:
+                    image, start = resume.image.to(dev), resume.step
+                else:
+                    image, start = _resize(full if image is None else image, hw), 0
+                state.update(image=image, phase=i, step=start)
+
+                def on_step(step: int, img: torch.Tensor, _i=i) -> None:
+                    state.update(image=img.clone(), step=step)
+                    if on_frame is not None:
+                        on_frame(_i, step, img)
+
+                image, log = run_phase(
+                    vgg, image, _resize(style_t, shw), settings=settings,
+                    style_semantic=None if style_sem is None else F.interpolate(style_sem, size=shw, mode="area"),
+                    target_semantic=None if target_sem is None else F.interpolate(target_sem, size=hw, mode="area"),
+                    content=None if content_t is None else _resize(content_t, hw), plan=plan,
+                    generator=gen, progress=progress,
+                    task=f"phase {i + 1}/{cfg.phases} ({hw[1]}x{hw[0]})", on_step=on_step,
+                    start_step=start)
+                logs.append(log)
+        except KeyboardInterrupt:
+            current = state["image"] if state["image"] is not None else image
+            ckpt = Checkpoint(current.detach().cpu(), state["phase"], state["step"], cfg.phases,
+                              out_hw, inputs.fingerprint(), cfg.to_dict())
+            return DoodleResult(image=_resize(current, out_hw).cpu(), mode=inputs.mode,
+                                phases=logs, notes=notes, maps=maps, interrupted=True,
+                                checkpoint=ckpt, memory=memory, weights=self._used(cfg))
+        return DoodleResult(image=image.cpu(), mode=inputs.mode, phases=logs, notes=notes,
+                            maps=maps, memory=memory, weights=self._used(cfg))
+
+    def _used(self, cfg: DoodleConfig) -> dict[str, str]:
+        return {cfg.network: self.weights[cfg.network]} if cfg.network in self.weights else {}
+
+
+def _deterministic(device: torch.device):
+    """On CUDA: cuDNN's deterministic algorithms, no autotuning (restored afterwards), so two
+    runs give the same pixels. Nothing to do on the CPU."""
+    if device.type != "cuda":
+        return contextlib.nullcontext()
+    return torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True)
+
+
+def neural_settings(cfg: DoodleConfig, memory: MemoryPlan | None = None) -> NeuralSettings:
+    """The neural engine's settings from a :class:`DoodleConfig` (and a memory plan)."""
+    shared = {f.name for f in dataclasses.fields(NeuralSettings)} & {f.name for f in dataclasses.fields(cfg)}
+    values = {name: getattr(cfg, name) for name in shared - {"patch_size"}}  # the patch engine's
+    values["style_layers"] = tuple(layer_name(n) for n in cfg.style_layers)
+    values["content_layers"] = tuple(layer_name(n) for n in cfg.content_layers)
+    if memory is not None:
+        values.update(memory_mb=memory.match_mb, history=memory.history)
+    return NeuralSettings(**values)
+
+
+def _noisy_fill(inputs: Inputs, kind: str, gen: torch.Generator) -> torch.Tensor:
+    """Each region's mean style colour (or the style's mean) with soft noise: (1, 3, H, W)."""
+    style, maps, hw = inputs.style, inputs.maps, inputs.size
+    if maps is not None:
+        sl, tl = torch.as_tensor(maps.style_labels), torch.as_tensor(maps.target_labels)
+        pal = torch.stack([style[0][:, sl == k].mean(1) if (sl == k).any() else style[0].mean((1, 2))
+                           for k in range(maps.regions)])
+        base = pal[tl].permute(2, 0, 1)[None]  # (1, 3, H, W)
+    else:
+        base = style.mean((2, 3), keepdim=True).expand(1, 3, *hw)
+    h, w = hw
+    small = torch.randn(1, 3, max(1, h // 8), max(1, w // 8), generator=gen)
+    noise = F.interpolate(small, size=hw, mode="bilinear", align_corners=False)
+    if kind == "noise":
+        noise = noise + torch.randn(1, 3, h, w, generator=gen) * 0.5
+    return (base + (0.08 if kind == "mean" else 0.5) * noise).clamp(0, 1).contiguous()
+
+
+def _cpu_generator(gen: torch.Generator) -> torch.Generator:
+    return gen if gen.device.type == "cpu" else make_generator(gen.initial_seed(), "cpu")
+
+
+def transfer(style: ImageLike, style_map: ImageLike | None = None,
+             target_map: ImageLike | None = None, *, content: ImageLike | None = None,
+             size: tuple[int, int] | None = None, config: DoodleConfig | None = None,
+             generator: torch.Generator | None = None, device: str | torch.device = "auto",
+             progress: ProgressCallback | None = None,
+             on_frame: Callable[[int, int, torch.Tensor], None] | None = None,
+             resume: Checkpoint | None = None) -> DoodleResult:
+    """One painting in one call: builds a :class:`Painter` on ``device`` (loading the network
+    the config needs, none for the patch engine) and calls :meth:`Painter.paint` with the same
+    keywords; see there."""
     cfg = config or DoodleConfig()
     cfg.validate()
-    t_start = time.perf_counter()
-    dev = resolve_device(device)
-    gen = generator or make_generator(0)
-    notes: list[str] = []
-
-    style_pil = _pil(style, "style image")
-    if target_map is not None and style_map is None:
-        raise ArtkitError("a doodle (--map) needs the style image's semantic map (--style-map)",
-                          "paint one, or name it <style>_sem.png beside the style image")
-    content_pil = _pil(content, "content image") if content is not None else None
-    tmap_pil = _pil(target_map, "doodle", "map") if target_map is not None else None
-    smap_pil = _pil(style_map, "style map", "map") if style_map is not None else None
-
-    if size is not None:
-        out_wh = tuple(int(v) for v in size)
-    elif tmap_pil is not None:
-        out_wh = tmap_pil.size
-    elif content_pil is not None:
-        out_wh = content_pil.size
-    else:
-        out_wh = style_pil.size
-    if min(out_wh) < 16 or out_wh[0] * out_wh[1] > MAX_PIXELS:
-        raise ArtkitError(f"output size {out_wh[0]}x{out_wh[1]} is out of range",
-                          "use a --size between 16x16 and 4096x4096")
-
-    # A style much larger than the output only costs memory: bring it to a sensible scale.
-    ratio = (style_pil.size[0] * style_pil.size[1]) / (out_wh[0] * out_wh[1])
-    if ratio > STYLE_PIXELS_PER_OUTPUT:
-        f = (STYLE_PIXELS_PER_OUTPUT / ratio) ** 0.5
-        new = (max(16, round(style_pil.size[0] * f)), max(16, round(style_pil.size[1] * f)))
-        notes.append(f"style image scaled from {style_pil.size[0]}x{style_pil.size[1]} to "
-                     f"{new[0]}x{new[1]} to fit the output size (memory)")
-        style_pil = style_pil.resize(new, Image.Resampling.LANCZOS)
-
-    maps = None
-    if smap_pil is not None and tmap_pil is not None:
-        maps = prepare_maps(style_pil.size, smap_pil, tmap_pil, out_wh)
-        notes += maps.notes
-    elif smap_pil is not None:
-        notes.append("style map ignored: no doodle (--map) was given")
-
-    mode = {(False, False): "texture", (False, True): "style", (True, False): "doodle",
-            (True, True): "content-doodle"}[(maps is not None, content_pil is not None)]
-    style_t = pil_to_tensor(style_pil).to(dev)  # (1, 3, Hs, Ws)
-    out_hw = (out_wh[1], out_wh[0])
-    content_t = _resize(pil_to_tensor(content_pil).to(dev), out_hw) if content_pil is not None else None
-
-    if cfg.engine == "patch":
-        image = _patch_engine(style_t, maps, content_t, out_hw, cfg, gen, progress)
-        return DoodleResult(image.cpu(), mode, [], time.perf_counter() - t_start, notes, maps)
-    return _neural_engine(style_t, maps, content_t, out_hw, cfg, gen, dev, progress, on_frame,
-                          resume, notes, mode, t_start)
-
-
-def _labels(maps: SemanticMaps | None, dev) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    if maps is None:
-        return None, None
-    return (torch.as_tensor(maps.style_labels, device=dev),
-            torch.as_tensor(maps.target_labels, device=dev))
-
-
-def _patch_engine(style_t, maps, content_t, out_hw, cfg, gen, progress,
-                  init: torch.Tensor | None = None) -> torch.Tensor:
-    slabels, tlabels = _labels(maps, style_t.device)
-    if slabels is None:
-        slabels = torch.zeros(style_t.shape[2:], dtype=torch.long, device=style_t.device)
-    regions = maps.regions if maps is not None else 1
-    pcfg = cfg.patch()
-    if content_t is None:
-        pcfg = dataclasses.replace(pcfg, content_weight=0.0)
-    return synthesize(style_t.cpu(), slabels.cpu(), None if tlabels is None else tlabels.cpu(),
-                      regions, out_hw, content=None if content_t is None else content_t.cpu(),
-                      init=init, config=pcfg, generator=_cpu_gen(gen), progress=progress)
-
-
-def _cpu_gen(gen: torch.Generator) -> torch.Generator:
-    if gen.device.type == "cpu":
-        return gen
-    return make_generator(gen.initial_seed(), "cpu")
-
-
-def _initial(cfg: DoodleConfig, style_t, maps, content_t, out_hw, gen, progress) -> torch.Tensor:
-    """The full-resolution start image (resized down for the first phase)."""
-    init = cfg.init
-    dev = style_t.device
-    if init == "auto":
-        init = "content" if content_t is not None else "patch"
-    if init == "content":
-        if content_t is None:
-            raise ArtkitError("--init content needs --content")
-        return content_t
-    if init == "patch":
-        return _patch_engine(style_t, maps, content_t, out_hw, cfg, gen, progress).to(dev)
-    if init in ("mean", "noise"):
-        if maps is not None:
-            sl = torch.as_tensor(maps.style_labels, device=dev)
-            tl = torch.as_tensor(maps.target_labels, device=dev)
-            pal = torch.stack([style_t[0][:, sl == k].mean(1) if (sl == k).any()
-                               else style_t[0].mean((1, 2)) for k in range(maps.regions)])
-            base = pal[tl].permute(2, 0, 1)[None]  # (1, 3, H, W)
-        else:
-            base = style_t.mean((2, 3), keepdim=True).expand(1, 3, *out_hw)
-        h, w = out_hw
-        amp = 0.08 if init == "mean" else 0.5
-        small = torch.randn(1, 3, max(1, h // 8), max(1, w // 8), generator=gen, device=gen.device)
-        noise = F.interpolate(small.to(dev), size=out_hw, mode="bilinear", align_corners=False)
-        if init == "noise":
-            noise = noise + torch.randn(1, 3, h, w, generator=gen, device=gen.device).to(dev) * 0.5
-        return (base + amp * noise).clamp(0, 1)
-    path = Path(init)
-    if not path.exists():
-        raise ArtkitError(f"--init '{init}' is neither auto/mean/noise/content/patch nor an image file")
-    return _resize(pil_to_tensor(load_image(path)).to(dev), out_hw)
-
-
-def _neural_engine(style_t, maps, content_t, out_hw, cfg, gen, dev, progress, on_frame, resume,
-                   notes, mode, t_start) -> DoodleResult:
-    from artkit.nets import load_vgg
-
-    vgg = load_vgg(cfg.network, pooling="avg", device=dev)
-    settings = cfg.neural()
-    style_sem = onehot(maps.style_labels, maps.regions).to(dev) if maps is not None else None
-    target_sem = onehot(maps.target_labels, maps.regions).to(dev) if maps is not None else None
-    full = None if resume is not None else _initial(cfg, style_t, maps, content_t, out_hw, gen, progress)
-    logs: list[PhaseLog] = []
-    state = {"image": None, "phase": 0, "step": 0}
-    image = None
-    first = 0 if resume is None else resume.phase
-    try:
-        for i in range(first, cfg.phases):
-            factor = 0.5 ** (cfg.phases - 1 - i)
-            hw = _scaled(out_hw, factor)
-            shw = _scaled(tuple(style_t.shape[2:]), factor)
-            if resume is not None and i == resume.phase:
-                image, start = _resize(resume.image.to(dev), hw), resume.step
-            else:
-                image, start = _resize(full if image is None else image, hw), 0
-            state.update(image=image, phase=i, step=start)
-
-            def on_step(step: int, img: torch.Tensor, _i=i) -> None:
-                state.update(image=img.clone(), step=step)
-                if on_frame is not None:
-                    on_frame(_i, step, img)
-
-            image, log = run_phase(
-                vgg, image, _resize(style_t, shw), settings=settings,
-                style_semantic=None if style_sem is None else F.interpolate(style_sem, size=shw, mode="area"),
-                target_semantic=None if target_sem is None else F.interpolate(target_sem, size=hw, mode="area"),
-                content=None if content_t is None else _resize(content_t, hw),
-                progress=progress, task=f"phase {i + 1}/{cfg.phases} ({hw[1]}x{hw[0]})",
-                on_step=on_step, start_step=start)
-            logs.append(log)
-    except KeyboardInterrupt:
-        current = state["image"] if state["image"] is not None else image
-        ckpt = Checkpoint(current.detach().cpu(), state["phase"], state["step"], dataclasses.asdict(cfg))
-        return DoodleResult(_resize(current, out_hw).cpu(), mode, logs, time.perf_counter() - t_start,
-                            notes, maps, interrupted=True, checkpoint=ckpt)
-    return DoodleResult(image.cpu(), mode, logs, time.perf_counter() - t_start, notes, maps)
+    painter = Painter(cfg.network if cfg.engine == "neural" else None, device=device)
+    return painter.paint(style, style_map, target_map, content=content, size=size, config=cfg,
+                         generator=generator, progress=progress, on_frame=on_frame, resume=resume)

@@ -1,83 +1,126 @@
-"""``artkit doodle``: turn a doodle into a painting in the style of another painting."""
+"""``artkit doodle``: turn a doodle into a painting in the style of another painting.
+
+A thin layer over :mod:`artkit.doodle.api`: options are parsed here, settings built with
+``DoodleConfig.build`` (defaults ← preset ← the options given), outputs planned and checked by
+``core.cli.Run`` before any network loads, and the library does the work.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Literal, Optional
 
+import click
 import typer
 
-from artkit.core.console import (DeviceOpt, ForceOpt, ProgressBars, QuietOpt, SeedOpt, command,
-                                 error, guarded, info)
+from artkit.core.cli import (DeviceOpt, ForceOpt, JsonOpt, OptionalOutputOpt, OutputOpt,
+                             QuietOpt, Run, SeedOpt, VerboseOpt, capability_app, command, error,
+                             info, print_table)
 from artkit.core.errors import ArtkitError
-from artkit.core.files import check_output
-from artkit.core.presets import list_presets, load_preset
+from artkit.core.presets import list_presets
+from artkit.doodle.config import PRESETS, DoodleConfig
 
-app = typer.Typer(pretty_exceptions_enable=False, invoke_without_command=True,
-                  help="Doodles into paintings: semantic style transfer (neural-doodle).")
+app = capability_app("Doodles into paintings: semantic style transfer (neural-doodle), style "
+                     "transfer and textures.", default="paint")
 
-PRESETS = "doodle"
+D = DoodleConfig()
+CONFIG_OPTIONS = ("engine", "network", "iterations", "tolerance", "phases", "style_layers",
+                  "content_layers", "style_weight", "content_weight", "semantic_weight",
+                  "smoothness", "colour_weight", "variety", "init", "memory", "patch_size",
+                  "uniformity", "guidance_weight", "em_iterations")
 
 
-def _parse_size(text: str | None) -> tuple[int, int] | None:
+def _help(name: str, extra: str = "") -> str:
+    text = DoodleConfig.field_help(name)
+    return (text[0].upper() + text[1:] + ("." if not text.endswith(".") else "") + extra).strip()
+
+
+def _show_presets(value: bool) -> None:
+    if value:
+        for name in list_presets(PRESETS):
+            typer.echo(name)
+        raise typer.Exit()
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """``"512x384"`` → (512, 384); ``None`` stays ``None``."""
     if text is None:
         return None
     try:
-        w, h = (int(v) for v in text.lower().split("x"))
-        return w, h
+        w, h = (int(v) for v in text.lower().replace("×", "x").split("x"))
     except ValueError:
         raise ArtkitError(f"--size '{text}' is not WIDTHxHEIGHT", "e.g. --size 512x384") from None
+    return w, h
 
 
-def _layers(text: str | None) -> list[str] | None:
-    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
+def parse_layers(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
 
 
-def build_config(preset: str | None, overrides: dict):
-    """Defaults ← preset ← the options given on the command line."""
-    from artkit.doodle.api import DoodleConfig
+def config_from(ctx: click.Context, preset: str | None, values: dict[str, Any]) -> DoodleConfig:
+    """Defaults ← preset ← the config options given on the command line (an option left at
+    its default does not override the preset)."""
+    given = {}
+    for name in CONFIG_OPTIONS:
+        source = ctx.get_parameter_source(name)
+        if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP"):
+            value = values[name]
+            given[name] = parse_layers(value) if name.endswith("_layers") else value
+    return DoodleConfig.build(preset, PRESETS, **given)
 
-    values = dataclasses.asdict(DoodleConfig())
-    if preset:
-        values.update(load_preset(preset, PRESETS, DoodleConfig))
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return DoodleConfig(**values)
 
-
-@app.callback()
-def doodle(
+@command(app, "paint", hidden=True)
+def paint_cmd(
     ctx: typer.Context,
-    style: Annotated[Optional[Path], typer.Option("--style", "-s", help="The style painting.")] = None,
-    style_map: Annotated[Optional[Path], typer.Option(help="Semantic map of the style painting (default: <style>_sem.png beside it).")] = None,
-    map_: Annotated[Optional[Path], typer.Option("--map", "-m", help="Your doodle: a map painted with the style map's colours.")] = None,
-    content: Annotated[Optional[Path], typer.Option("--content", "-c", help="A photo whose structure to keep (style transfer).")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output image (.png/.jpg); a manifest .json is written beside it.")] = None,
-    engine: Annotated[Optional[str], typer.Option(help="neural (VGG features, L-BFGS; best) or patch (copies brush strokes; fast).")] = None,
-    network: Annotated[Optional[str], typer.Option(help="VGG weights: vgg16-hed (fetched) or vgg19 (after `artkit weights import`).")] = None,
-    preset: Annotated[Optional[str], typer.Option(help="Settings preset: a name (see --list-presets) or a .toml file.")] = None,
-    iterations: Annotated[Optional[int], typer.Option(help="L-BFGS steps per phase at most (default 100; a phase ends early once it converges, see --tolerance).")] = None,
-    tolerance: Annotated[Optional[float], typer.Option(help="End a phase when 10 steps improve the loss by less than this fraction (default 0.05; 0 = run every step).")] = None,
-    phases: Annotated[Optional[int], typer.Option(help="Coarse-to-fine resolutions (default 1: refine the patch engine's result at full size; 3 with --init mean is the original pipeline).")] = None,
-    style_layers: Annotated[Optional[str], typer.Option(help="VGG layers matched by patches (default 3_1,4_1).")] = None,
-    content_layers: Annotated[Optional[str], typer.Option(help="VGG layers of the content loss (default 4_2).")] = None,
-    style_weight: Annotated[Optional[float], typer.Option(help="Weight of the style (patch) loss (default 25).")] = None,
-    content_weight: Annotated[Optional[float], typer.Option(help="Weight of the content loss (default 10).")] = None,
-    semantic_weight: Annotated[Optional[float], typer.Option(help="How strongly patches stay in their region (default 10).")] = None,
-    smoothness: Annotated[Optional[float], typer.Option(help="Weight of the smoothness term (default 10).")] = None,
-    colour_weight: Annotated[Optional[float], typer.Option("--colour-weight", "--color-weight", help="How strongly colours follow the matched patches (default 30).")] = None,
-    variety: Annotated[Optional[float], typer.Option(help="Penalty on reusing the same style patches (default 0).")] = None,
-    init: Annotated[Optional[str], typer.Option(help="Start image: auto (content when given, else the patch engine's result), mean, noise, content, patch or a file (default auto).")] = None,
-    size: Annotated[Optional[str], typer.Option(help="Output WIDTHxHEIGHT (default: the doodle's / content's / style's size).")] = None,
-    frames: Annotated[Optional[Path], typer.Option(help="Folder for intermediate images.")] = None,
-    save_every: Annotated[int, typer.Option(help="With --frames: save an image every N steps.")] = 10,
-    resume: Annotated[Optional[Path], typer.Option(help="Continue from the checkpoint an interrupted run wrote.")] = None,
-    list_presets_: Annotated[bool, typer.Option("--list-presets", help="List the shipped presets and exit.")] = False,
+    style: Annotated[Path, typer.Option("--style", "-s", help="The style painting.")],
+    output: OutputOpt,
+    map_: Annotated[Optional[Path], typer.Option(
+        "--map", "-m", help="Your doodle: a map painted with the style map's colours "
+        "(`artkit doodle examples --canvas` makes a blank one).")] = None,
+    style_map: Annotated[Optional[Path], typer.Option(
+        help="Semantic map of the style painting.", show_default="<style>_sem.png beside it")] = None,
+    content: Annotated[Optional[Path], typer.Option(
+        "--content", "-c", help="A photo whose structure to keep (style transfer).")] = None,
+    size: Annotated[Optional[str], typer.Option(
+        help="Output WIDTHxHEIGHT, up to 4096 a side.",
+        show_default="the doodle's size, else the content's, else the style's")] = None,
+    preset: Annotated[Optional[str], typer.Option(
+        help="Settings preset: a shipped name (--list-presets) or a .toml file; options given "
+        "here override it.", show_default="none")] = None,
+    engine: Annotated[Literal["neural", "patch"], typer.Option(help=_help("engine"))] = D.engine,
+    network: Annotated[Literal["vgg16-hed", "vgg16", "vgg19"], typer.Option(help=_help("network"))] = D.network,
+    iterations: Annotated[int, typer.Option(help=_help("iterations"))] = D.iterations,
+    tolerance: Annotated[float, typer.Option(help=_help("tolerance"))] = D.tolerance,
+    phases: Annotated[int, typer.Option(help=_help("phases"))] = D.phases,
+    init: Annotated[str, typer.Option(help=_help("init"))] = D.init,
+    memory: Annotated[float, typer.Option(
+        help="Memory budget in GB; larger pictures are painted in tiles to fit it, and a run "
+        "that cannot fit stops before it starts.", show_default="0: half the free RAM, or 80% of a GPU's")] = D.memory,
+    style_layers: Annotated[str, typer.Option(help=_help("style_layers"))] = ",".join(D.style_layers),
+    content_layers: Annotated[str, typer.Option(help=_help("content_layers"))] = ",".join(D.content_layers),
+    style_weight: Annotated[float, typer.Option(help=_help("style_weight"))] = D.style_weight,
+    content_weight: Annotated[float, typer.Option(help=_help("content_weight"))] = D.content_weight,
+    semantic_weight: Annotated[float, typer.Option(help=_help("semantic_weight"))] = D.semantic_weight,
+    smoothness: Annotated[float, typer.Option(help=_help("smoothness"))] = D.smoothness,
+    colour_weight: Annotated[float, typer.Option(
+        "--colour-weight", "--color-weight", help=_help("colour_weight"))] = D.colour_weight,
+    variety: Annotated[float, typer.Option(help=_help("variety"))] = D.variety,
+    patch_size: Annotated[int, typer.Option(help=_help("patch_size"))] = D.patch_size,
+    uniformity: Annotated[float, typer.Option(help=_help("uniformity"))] = D.uniformity,
+    guidance_weight: Annotated[float, typer.Option(help=_help("guidance_weight"))] = D.guidance_weight,
+    em_iterations: Annotated[int, typer.Option(help=_help("em_iterations"))] = D.em_iterations,
+    frames: Annotated[Optional[Path], typer.Option(
+        help="Folder for the painting as it forms (an empty or new folder).")] = None,
+    save_every: Annotated[int, typer.Option(help="With --frames: an image every N steps.", min=1)] = 10,
+    resume: Annotated[Optional[Path], typer.Option(
+        help="Continue from the checkpoint an interrupted run wrote (OUT.ckpt.safetensors).")] = None,
+    list_presets_: Annotated[bool, typer.Option(
+        "--list-presets", is_eager=True, callback=_show_presets,
+        help="List the shipped presets and exit.")] = False,
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
     force: ForceOpt = False,
 ) -> None:
     """Paint OUTPUT in the style of STYLE, following your doodle (--map) and/or a photo (--content).
@@ -89,90 +132,106 @@ def doodle(
       --style --map                doodle → painting (the style map defaults to <style>_sem.png)
       --style --map --content      content-guided doodle
     \b
-    Example:
+    Examples:
       artkit doodle -s Monet.jpg -m my_doodle.png -o painting.png
       artkit doodle -s Monet.jpg -m my_doodle.png --engine patch -o quick.png
-    Ctrl-C saves the current image and a checkpoint; --resume continues from it.
+      artkit doodle -s Monet.jpg -m my_doodle.png --size 1024x768 -o print.png
+    Ctrl-C writes the painting so far (marked partial in its manifest) and a checkpoint;
+    --resume continues from it.
     """
-    if ctx.invoked_subcommand is not None:
-        return
-    if list_presets_:
-        for name in list_presets(PRESETS):
-            typer.echo(name)
-        return
-    guarded(_run)(style, style_map, map_, content, output, engine, network, preset, iterations,
-                  tolerance, phases, style_layers, content_layers, style_weight, content_weight,
-                  semantic_weight, smoothness, colour_weight, variety, init, size, frames,
-                  save_every, resume, seed, device, quiet, force)
-
-
-def _run(style, style_map, map_, content, output, engine, network, preset, iterations, tolerance, phases,
-         style_layers, content_layers, style_weight, content_weight, semantic_weight, smoothness,
-         colour_weight, variety, init, size, frames, save_every, resume, seed, device, quiet,
-         force) -> None:
-    from artkit.core.images import save_image
-    from artkit.core.manifest import build_manifest, write_manifest
-    from artkit.core.runtime import make_generator, resolve_device
-    from artkit.doodle.api import Checkpoint, default_style_map, transfer
-    from artkit.weights.store import loaded_weights, reset_loaded
-
-    if style is None:
-        raise error("missing --style (see `artkit doodle --help`)", 2)
-    if output is None:
-        raise error("missing --output / -o (e.g. -o painting.png)", 2)
-    check_output(output, force)
+    config = config_from(ctx, preset, locals())
     if map_ is not None and style_map is None:
+        from artkit.doodle.api import default_style_map
+
         style_map = default_style_map(style)
-    config = build_config(preset, dict(
-        engine=engine, network=network, iterations=iterations, tolerance=tolerance, phases=phases,
-        style_layers=_layers(style_layers), content_layers=_layers(content_layers),
-        style_weight=style_weight, content_weight=content_weight, semantic_weight=semantic_weight,
-        smoothness=smoothness, colour_weight=colour_weight, variety=variety, init=init))
+    paint_files(style=style, style_map=style_map, target_map=map_, content=content,
+                output=output, config=config, size=parse_size(size), frames=frames,
+                save_every=save_every, resume=resume, seed=seed, device=device, quiet=quiet,
+                verbose=verbose, force=force, params={"preset": preset})
+
+
+def paint_files(*, style, style_map, target_map, content, output: Path, config: DoodleConfig,
+                size: tuple[int, int] | None, seed: int, device: str, quiet: bool, verbose: bool,
+                force: bool, frames: Path | None = None, save_every: int = 10,
+                resume: Path | None = None, extra: dict[str, Any] | None = None,
+                params: dict[str, Any] | None = None, command_name: str = "artkit doodle") -> None:
+    """The one code path of ``artkit doodle`` and ``artkit doodle demo``: check the inputs
+    and every output, then paint inside a :class:`Run` and write the outputs together.
+
+    Args:
+        style, style_map, target_map, content: paths or in-memory images.
+        extra: more images to write with the painting (path → PIL image; the demo's inputs).
+        params: more parameters for the manifest.
+    """
+    from artkit.core.checkpoint import checkpoint_path
+    from artkit.doodle.api import Checkpoint, Painter, input_size, output_size, plan_run
+
+    out_wh = output_size(style, target_map, content, size)  # headers only: cheap
+    plan_run(out_wh, input_size(style), config, device, content=content is not None)
     checkpoint = Checkpoint.load(resume) if resume is not None else None
-    dev = resolve_device(device)
-    gen = make_generator(seed, "cpu")
-    on_frame = None
-    if frames is not None:
-        frames.mkdir(parents=True, exist_ok=True)
-
-        def on_frame(phase: int, step: int, image) -> None:
-            if step % max(1, save_every) == 0 or step == config.iterations:
-                save_image(image, frames / f"phase{phase + 1}_step{step:04d}.png", force=True)
-
-    reset_loaded()
-    t0 = time.perf_counter()
-    with ProgressBars(quiet) as bars:
-        result = transfer(style, style_map, map_, content=content, size=_parse_size(size),
-                          config=config, generator=gen, device=dev, progress=bars,
-                          on_frame=on_frame, resume=checkpoint)
-    for note in result.notes:
-        info(f"note: {note}", quiet)
-    params = dict(style=style, style_map=style_map, map=map_, content=content, size=size,
-                  preset=preset, config=dataclasses.asdict(config), resume=resume)
-    manifest = build_manifest("artkit doodle", params, seed=seed, device=str(dev),
-                              weights=loaded_weights(), wall_time=time.perf_counter() - t0,
-                              extra={"mode": result.mode, "interrupted": result.interrupted,
-                                     "phases": [dataclasses.asdict(p) for p in result.phases]})
-    save_image(result.image, output, force=True if result.interrupted else force, manifest=manifest)
-    write_manifest(output, manifest)
+    neural = config.engine == "neural"
+    ckpt_path = checkpoint_path(output) if neural else None
+    same = resume is not None and ckpt_path is not None and resume.resolve() == ckpt_path.resolve()
+    files = [p for p in (style, style_map, target_map, content, None if same else resume)
+             if isinstance(p, Path)]
+    run = Run(command_name, force=force, quiet=quiet, verbose=verbose, seed=seed, device=device,
+              inputs=files, params={"style": style, "style_map": style_map, "map": target_map,
+                                    "content": content, "size": size, "resume": resume,
+                                    "config": config.to_dict(), **(params or {})})
+    out = run.image_output(output)
+    if neural:
+        run.output(ckpt_path, suffixes={".safetensors"}, manifest=False,
+                   what="checkpoint (written only if interrupted)")
+    for path in extra or {}:
+        run.image_output(path, manifest=False, what="demo input")
+    on_frame = _frame_writer(frames, save_every, force) if frames is not None else None
+    with run:
+        painter = Painter(config.network if neural else None, device=run.device)
+        result = painter.paint(style, style_map, target_map, content=content, size=size,
+                               config=config, generator=run.generator, progress=run.progress,
+                               on_frame=on_frame, resume=checkpoint)
+        run.notes += result.notes
+        for path, image in (extra or {}).items():
+            run.save_image(path, image)
+        run.save_image(out, result.image, result=result,
+                       extra={"mode": result.mode, "partial": result.interrupted, **result.to_dict()})
+        if result.interrupted:
+            run.save_with(ckpt_path, lambda tmp: result.checkpoint.save(tmp))
     if result.interrupted:
-        ckpt = output.with_name(output.stem + ".ckpt.safetensors")
-        result.checkpoint.save(ckpt)
-        raise error(f"interrupted: saved the current image to {output} and a checkpoint to {ckpt} "
-                    f"(continue with --resume {ckpt})", 130)
-    info(f"{result.mode}: wrote {output} in {result.seconds:.1f} s", quiet)
+        raise error(f"interrupted: wrote the painting so far to {out} (marked partial in its "
+                    f"manifest) and a checkpoint; continue with --resume {ckpt_path} --force", 130)
+
+
+def _frame_writer(frames: Path, every: int, force: bool):
+    """``on_frame`` that saves an image every ``every`` steps into ``frames`` (checked now)."""
+    from artkit.core.images import save_image
+
+    if frames.exists() and (not frames.is_dir() or (any(frames.iterdir()) and not force)):
+        raise ArtkitError(f"--frames folder '{frames}' is not empty" if frames.is_dir()
+                          else f"--frames '{frames}' is a file",
+                          "give a new or empty folder, or use --force")
+
+    def write(phase: int, step: int, image) -> None:
+        if step % every == 0:
+            frames.mkdir(parents=True, exist_ok=True)
+            save_image(image, frames / f"phase{phase + 1}_step{step:04d}.png", force=True)
+
+    return write
 
 
 @command(app, "evaluate")
 def evaluate_cmd(
-    output: Annotated[Path, typer.Argument(help="The painting to score.")],
+    painting: Annotated[Path, typer.Argument(help="The painting to score.")],
     style: Annotated[Path, typer.Option("--style", "-s", help="The style painting.")],
     map_: Annotated[Path, typer.Option("--map", "-m", help="The doodle the painting follows.")],
-    style_map: Annotated[Optional[Path], typer.Option(help="The style's semantic map (default: <style>_sem.png).")] = None,
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the scores as JSON here.")] = None,
+    style_map: Annotated[Optional[Path], typer.Option(
+        help="The style's semantic map.", show_default="<style>_sem.png beside it")] = None,
+    output: OptionalOutputOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
     force: ForceOpt = False,
 ) -> None:
-    """Score a painting: label fidelity and style distance, against two baselines.
+    """Score a painting: label fidelity and style distance, beside two baselines.
 
     Label fidelity: the fraction of output pixels whose nearest style patch (7x7, Lab, half
     resolution) lies in the region the doodle asks for (higher is better). Style distance:
@@ -180,60 +239,94 @@ def evaluate_cmd(
     better). Baselines: the doodle filled with each region's mean style colour, and the style
     image resized.
     """
-    from rich.console import Console
-    from rich.table import Table
-
     from artkit.doodle.api import default_style_map
-    from artkit.doodle.evaluate import evaluate_files
+    from artkit.doodle.evaluate import evaluate
 
     style_map = style_map or default_style_map(style)
     if style_map is None:
         raise ArtkitError(f"no style map given and {style.stem}_sem.png not found beside {style}",
                           "pass --style-map")
-    if json_out is not None:
-        check_output(json_out, force)
-    scores = evaluate_files(output, style, style_map, map_)
-    table = Table(title=f"doodle quality: {output.name}")
-    for col in ("image", "label fidelity ↑", "style distance ↓"):
-        table.add_column(col)
-    rows = [("output", scores["output"])] + list(scores["baselines"].items())
-    for name, s in rows:
-        table.add_row(name, f"{s['label_fidelity']:.3f}", f"{s['style_distance']:.4f}")
-    Console().print(table)
-    if json_out is not None:
-        from artkit.core.files import atomic_write_text
-
-        atomic_write_text(json_out, json.dumps(scores, indent=2), force=True)
+    run = Run("artkit doodle evaluate", force=force, quiet=quiet, device=None,
+              inputs=[painting, style, style_map, map_],
+              params={"painting": painting, "style": style, "style_map": style_map, "map": map_})
+    if output is not None:
+        run.output(output, suffixes={".json"})
+    with run:
+        ev = evaluate(painting, style, style_map, map_)
+        if output is not None:
+            run.save_json(output, ev.to_dict(), result=ev)
+    print_table(f"doodle quality: {painting.name}", ["image", "label fidelity ↑", "style distance ↓"],
+                ev.rows(), data=ev.to_dict(), as_json=as_json, quiet=quiet)
 
 
 @command(app, "demo")
 def demo_cmd(
     out_dir: Annotated[Path, typer.Option("--output", "-o", help="Folder for the demo's images.")] = Path("doodle-demo"),
-    engine: Annotated[str, typer.Option(help="neural or patch.")] = "neural",
+    engine: Annotated[Literal["neural", "patch"], typer.Option(help=_help("engine"))] = D.engine,
     size: Annotated[str, typer.Option(help="Scene WIDTHxHEIGHT.")] = "384x288",
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
     force: ForceOpt = False,
 ) -> None:
     """Paint a doodled landscape with textures that ship with scikit-image (no files needed).
 
     Writes style.png, style_sem.png, doodle.png and painting.png (+ painting.json) to the
-    folder, then run your own: artkit doodle -s style.png -m your_doodle.png -o out.png
+    folder; then paint your own: artkit doodle -s style.png -m your_doodle.png -o out.png
+    (`artkit doodle examples demo --canvas 640x480 -o your_doodle.png` gives a blank canvas).
     """
-    from artkit.doodle.demo import doodle_scene, style_scene
+    from artkit.doodle.examples import get_example
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    names = ["style.png", "style_sem.png", "doodle.png", "painting.png", "painting.json"]
-    for name in names:
-        check_output(out_dir / name, force)
-    wh = _parse_size(size)
-    style, smap = style_scene(wh)
-    style.save(out_dir / "style.png")
-    smap.save(out_dir / "style_sem.png")
-    doodle_scene(wh).save(out_dir / "doodle.png")
-    options = dict.fromkeys(_run.__code__.co_varnames[:_run.__code__.co_argcount])
-    options.update(style=out_dir / "style.png", map_=out_dir / "doodle.png",
-                   style_map=out_dir / "style_sem.png", output=out_dir / "painting.png",
-                   engine=engine, save_every=10, seed=seed, device=device, quiet=quiet, force=True)
-    _run(**options)
+    wh = parse_size(size)
+    scene = get_example("demo")
+    style, smap = scene.images(wh)
+    doodle = scene.doodle(wh)
+    paint_files(style=style, style_map=smap, target_map=doodle, content=None,
+                output=out_dir / "painting.png", config=DoodleConfig.build(engine=engine),
+                size=None, seed=seed, device=device, quiet=quiet, verbose=verbose, force=force,
+                extra={out_dir / "style.png": style, out_dir / "style_sem.png": smap,
+                       out_dir / "doodle.png": doodle},
+                params={"scene": "demo", "scene_size": size}, command_name="artkit doodle demo")
+
+
+@command(app, "examples")
+def examples_cmd(
+    name: Annotated[Optional[str], typer.Argument(help="An example's name (see the list).")] = None,
+    canvas: Annotated[Optional[str], typer.Option(
+        help="Write a blank doodle canvas of WIDTHxHEIGHT in the example's palette to --output.")] = None,
+    output: OptionalOutputOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """List the style paintings you can start from, with their region colours; with a NAME and
+    --canvas, write a blank canvas to paint your doodle on.
+
+    The canvas is an indexed PNG whose palette holds exactly the style map's region colours, so
+    a paint program offers those colours and no others (anti-aliased edges are fine: artkit
+    snaps them). Example:
+      artkit doodle examples demo --canvas 640x480 -o my_doodle.png
+    """
+    from artkit.doodle.examples import blank_canvas, get_example, list_examples
+
+    if canvas is None:
+        if output is not None:
+            raise error("--output needs --canvas (the canvas is what is written)", 2)
+        found = [get_example(name)] if name else list_examples()
+        rows = [(e.name, f"{e.size[0]}x{e.size[1]}", " ".join(f"{c}={r}" for c, r in e.regions),
+                 e.source) for e in found]
+        print_table("doodle examples", ["name", "size", "regions (colour=meaning)", "style and map"],
+                    rows, data=[e.to_dict() for e in found], as_json=as_json, quiet=quiet)
+        return
+    if name is None or output is None:
+        raise error("--canvas needs an example NAME and --output (e.g. artkit doodle examples "
+                    "demo --canvas 640x480 -o my_doodle.png)", 2)
+    wh = parse_size(canvas)
+    example = get_example(name)
+    run = Run("artkit doodle examples", force=force, quiet=quiet, device=None,
+              params={"example": name, "canvas": canvas})
+    out = run.output(output, suffixes={".png"}, what="canvas")
+    with run:
+        run.save_image(out, blank_canvas(example, wh))
+    info("paint with these colours: " + ", ".join(f"{c} ({r})" for c, r in example.regions), quiet)

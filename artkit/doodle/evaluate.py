@@ -29,14 +29,16 @@ with each region's mean style colour, and the style image resized to the output 
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
 from artkit.core.errors import ArtkitError
-from artkit.core.images import load_image, pil_to_tensor, rgb_to_lab
+from artkit.core.images import ImageLike, as_image, pil_to_tensor, rgb_to_lab
+from artkit.core.result import Evaluation, Timer
+from artkit.doodle.maps import prepare_maps
 
 LAB_SCALE = (100.0, 110.0, 110.0)  # L, a, b are divided by these before patches are taken
 QUERY_STRIDE = 2                   # label fidelity looks at every 2nd patch centre
@@ -338,38 +340,63 @@ def baselines(style: torch.Tensor, style_labels: torch.Tensor | np.ndarray,
     return {"mean-colour": fill, "resized-style": resized}
 
 
-def evaluate_files(output_path: str | os.PathLike, style_path: str | os.PathLike,
-                   style_map_path: str | os.PathLike, doodle_path: str | os.PathLike,
-                   **options) -> dict:
-    """Score an output image file and the two baselines; plain dicts, ready for JSON.
-
-    The style map is resized to the style image and the doodle to the output (nearest), both
-    snapped to the style map's region colours by :func:`artkit.doodle.maps.prepare_maps`.
+@dataclass(kw_only=True)
+class DoodleEvaluation(Evaluation):
+    """The scores of one painting and of the two baselines (see the module docstring).
 
     Args:
-        output_path: the painting to score.
-        style_path: the style painting.
-        style_map_path: its semantic map.
-        doodle_path: the doodle the output should follow.
+        output: the painting's scores.
+        baselines: ``"mean-colour"`` and ``"resized-style"`` → their scores.
+        regions: the region colours (``"#rrggbb"``); per-region keys index this list.
+    """
+
+    output: DoodleScores
+    baselines: dict[str, DoodleScores]
+    regions: list[str]
+
+    def rows(self) -> list[tuple[str, float, float]]:
+        """(image, label fidelity, style distance) for the output, then each baseline."""
+        return [(name, s.label_fidelity, s.style_distance)
+                for name, s in [("output", self.output), *self.baselines.items()]]
+
+    def to_dict(self) -> dict:
+        return {"output": asdict(self.output),
+                "baselines": {k: asdict(v) for k, v in self.baselines.items()},
+                "regions": list(self.regions), "seconds": self.seconds, "notes": list(self.notes)}
+
+
+def evaluate(output: ImageLike, style: ImageLike, style_map: ImageLike, target_map: ImageLike,
+             **options) -> DoodleEvaluation:
+    """Score a painting and the two baselines.
+
+    The style map is resized to the style image and the doodle to the output, both read the way
+    a painting run reads them (:func:`artkit.doodle.maps.prepare_maps`).
+
+    Args:
+        output: the painting to score (a path, PIL image, array or tensor).
+        style: the style painting.
+        style_map: its semantic map.
+        target_map: the doodle the output should follow.
         **options: passed to :func:`score` (``patch``, ``scale``, ``projections``, ...).
 
-    Returns:
-        ``{"output": scores, "baselines": {name: scores}, "regions": ["#rrggbb", ...]}`` where
-        each ``scores`` is :class:`DoodleScores` as a dict (per-region keys index ``regions``).
+    Example:
+        >>> import numpy as np
+        >>> style = np.zeros((32, 32, 3), np.uint8); style[:, 16:] = 255
+        >>> smap = style.copy()
+        >>> ev = evaluate(style, style, smap, smap, scale=1.0, patch=3)
+        >>> round(ev.output.label_fidelity, 2), sorted(ev.baselines)
+        (1.0, ['mean-colour', 'resized-style'])
     """
-    from artkit.doodle.maps import prepare_maps
-
-    out_im = load_image(output_path)
-    style_im = load_image(style_path)
-    # maps keep their alpha: prepare_maps composites it the way the transfer does
-    maps = prepare_maps(style_im.size, load_image(style_map_path, "RGBA"),
-                        load_image(doodle_path, "RGBA"), target_size=out_im.size)
-    out, sty = pil_to_tensor(out_im), pil_to_tensor(style_im)
-    refs = baselines(sty, maps.style_labels, maps.target_labels, maps.palette)
-    result = {"output": asdict(score(out, sty, maps.style_labels, maps.target_labels, **options)),
-              "baselines": {name: asdict(score(img, sty, maps.style_labels, maps.target_labels,
-                                               **options))
-                            for name, img in refs.items()},
-              "regions": ["#%02x%02x%02x" % tuple(int(v) for v in c) for c in maps.palette]}
-    return result
-
+    with Timer() as timer:
+        out_im = as_image(output, "RGB", "painting")
+        style_im = as_image(style, "RGB", "style painting")
+        maps = prepare_maps(style_im.size, as_image(style_map, "RGBA", "style map"),
+                            as_image(target_map, "RGBA", "doodle"), target_size=out_im.size)
+        out, sty = pil_to_tensor(out_im), pil_to_tensor(style_im)
+        refs = baselines(sty, maps.style_labels, maps.target_labels, maps.palette)
+        scores = score(out, sty, maps.style_labels, maps.target_labels, **options)
+        base = {name: score(img, sty, maps.style_labels, maps.target_labels, **options)
+                for name, img in refs.items()}
+    return DoodleEvaluation(output=scores, baselines=base,
+                            regions=["#%02x%02x%02x" % tuple(int(v) for v in c) for c in maps.palette],
+                            seconds=timer.seconds, notes=list(maps.notes))

@@ -21,7 +21,6 @@ style pixels in random order (the right colours, no blend).
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -31,6 +30,7 @@ from torch import Tensor
 from artkit.core.errors import ArtkitError
 from artkit.core.images import rgb_to_lab
 from artkit.core.progress import report
+from artkit.core.runtime import threads
 
 SEARCH_DIMS = 32        # principal components of the patch vectors compared by the search
 MIN_COARSE_SIDE = 40    # automatic pyramids stop before the short side gets smaller than this
@@ -152,17 +152,6 @@ def _sizes(hw: tuple[int, int], levels: int) -> list[tuple[int, int]]:
 # ----------------------------------------------------------------------------------- patches
 
 
-@contextmanager
-def _one_thread():
-    """Run a small LAPACK call on one thread: a threaded 343×343 eigh stalls on busy machines."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def _fit_projection(feat: Tensor, p: int, dims: int,
                     generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
     """Principal components of the valid patches of ``feat`` (1, C, H, W).
@@ -184,7 +173,7 @@ def _fit_projection(feat: Tensor, p: int, dims: int,
     vecs = patches.permute(1, 0, 2, 3).reshape(len(pick), c * p * p).double()  # (M, D)
     mean = vecs.mean(0)
     cov = (vecs - mean).T @ (vecs - mean) / max(1, len(pick) - 1)
-    with _one_thread():
+    with threads(1):  # a threaded 343×343 eigh stalls on busy machines
         _, evecs = torch.linalg.eigh(cov)  # ascending eigenvalues
     basis = evecs[:, -min(dims, evecs.shape[1]):].flip(1).float()  # (D, d)
     weight = basis.T.reshape(-1, c, p, p).contiguous()
@@ -421,6 +410,81 @@ def _upsample_nnf(ny: Tensor, nx: Tensor, style_src: tuple[int, int], style_dst:
 # ----------------------------------------------------------------------------------- public
 
 
+@dataclass
+class _Guides:
+    """What every pyramid level is built from: the style in Lab, the guidance scale, and the
+    content photo's luminance remapped to the style's (when content guides the result)."""
+
+    style_lab: Tensor            # (1, 3, Hs, Ws) Lab / 100
+    guided: bool                 # region channels enter the patch vectors
+    g_scale: float               # their weight relative to colour
+    c_lum: Tensor | None         # (1, 1, Ht, Wt) remapped content luminance, or None
+    s_lum: Tensor | None         # (1, 1, Hs, Ws) style luminance, or None
+
+
+def _guides(style: Tensor, target_labels: Tensor | None, content: Tensor | None,
+            cfg: PatchConfig) -> _Guides:
+    style_lab = rgb_to_lab(style) / 100.0  # (1, 3, Hs, Ws), L in [0, 1]
+    sigma = style_lab.var(dim=(2, 3)).sum().sqrt().clamp(min=1e-3)
+    c_lum = s_lum = None
+    if content is not None and cfg.content_weight > 0:
+        c_lum = rgb_to_lab(content.detach().float().cpu())[:, :1] / 100.0
+        s_lum = style_lab[:, :1]
+        c_lum = (c_lum - c_lum.mean()) / c_lum.std().clamp(min=1e-4) * s_lum.std() + s_lum.mean()
+    return _Guides(style_lab, target_labels is not None and cfg.guidance_weight > 0,
+                   cfg.guidance_weight * float(sigma), c_lum, s_lum)
+
+
+def _build_level(style: Tensor, style_labels: Tensor, target_labels: Tensor | None, regions: int,
+                 shw: tuple[int, int], thw: tuple[int, int], g: _Guides, cfg: PatchConfig,
+                 generator: torch.Generator | None):
+    """One pyramid level: the style side (:class:`_Level`), a function turning an image into
+    its projected patch vectors, and the doodle's labels at this level (or ``None``)."""
+    s_rgb = _resize(style, shw)
+    s_feat = [rgb_to_lab(s_rgb) / 100.0]
+    s_guide = _soft_onehot(style_labels, regions, shw) if target_labels is not None else None
+    t_guide = _soft_onehot(target_labels, regions, thw) if target_labels is not None else None
+    if g.guided:
+        s_feat.append(s_guide * g.g_scale)
+    if g.c_lum is not None:
+        s_feat.append(_resize(g.s_lum, shw) * cfg.content_weight)
+    t_lab = t_guide[0].argmax(0).flatten() if t_guide is not None else None
+    level = _Level(s_rgb, torch.cat(s_feat, 1), s_guide, t_lab, cfg.patch_size, generator)
+
+    def target_vectors(img: Tensor) -> Tensor:
+        feats = [rgb_to_lab(img) / 100.0]
+        if g.guided:
+            feats.append(t_guide * g.g_scale)
+        if g.c_lum is not None:
+            feats.append(_resize(g.c_lum, thw) * cfg.content_weight)
+        return _project(torch.cat(feats, 1), level.weight, level.bias, pad=True)
+
+    return level, target_vectors, t_lab
+
+
+def _refine(level: _Level, target_vectors, ny: Tensor, nx: Tensor, image: Tensor,
+            t_lab: Tensor | None, cfg: PatchConfig, *, rounds: int, radius: int, jumps: int,
+            last: bool, generator: torch.Generator | None, progress, task: str,
+            label: str) -> tuple[Tensor, Tensor, Tensor]:
+    """Search-and-vote rounds at one level; on the very last round of the finest level every
+    pixel copies its match's centre instead of a vote. Returns (ny, nx, image)."""
+    report(progress, task, 0, rounds, label)
+    for k in range(rounds):
+        ny, nx, raw = _patchmatch(level, target_vectors(image), ny, nx, cfg, radius, jumps,
+                                  generator)
+        if last and k == rounds - 1:
+            image = _centres(level, ny, nx)  # the last image copies, never averages
+        else:
+            sharp = VOTE_SHARPNESS / raw.mean().clamp(min=1e-8)
+            image = _vote(level, ny, nx, torch.exp(-raw * sharp).view(ny.shape))
+        metrics = {"cost": float(raw.mean())}
+        if t_lab is not None:
+            got = level.valid_labels[(ny * level.wv + nx).flatten()]
+            metrics["fidelity"] = float((got == t_lab).float().mean())
+        report(progress, task, k + 1, rounds, label, **metrics)
+    return ny, nx, image
+
+
 def synthesize(style: Tensor, style_labels: Tensor, target_labels: Tensor | None, regions: int,
                size: tuple[int, int], *, content: Tensor | None = None,
                init: Tensor | None = None, config: PatchConfig = PatchConfig(),
@@ -457,50 +521,20 @@ def synthesize(style: Tensor, style_labels: Tensor, target_labels: Tensor | None
     _check_inputs(style, style_labels, target_labels, regions, size, content, init, cfg)
     p = cfg.patch_size
     levels = _level_count(cfg, tuple(style.shape[-2:]), size)
-    s_sizes = _sizes(tuple(style.shape[-2:]), levels)
-    t_sizes = _sizes(size, levels)
-    if min(s_sizes[0]) < p:
-        raise ArtkitError(f"the style image at the coarsest of {levels} pyramid levels "
-                          f"({s_sizes[0][1]}x{s_sizes[0][0]}) is smaller than one {p}x{p} patch",
-                          "use fewer pyramid levels (0 = automatic) or a larger style image")
-    if min(t_sizes[0]) < p:
-        raise ArtkitError(f"the output at the coarsest of {levels} pyramid levels "
-                          f"({t_sizes[0][1]}x{t_sizes[0][0]}) is smaller than one {p}x{p} patch",
-                          "use fewer pyramid levels (0 = automatic) or a larger output")
-
-    style_lab = rgb_to_lab(style) / 100.0  # (1, 3, Hs, Ws), L in [0, 1]
-    sigma = style_lab.var(dim=(2, 3)).sum().sqrt().clamp(min=1e-3)
-    guided = target_labels is not None and cfg.guidance_weight > 0
-    g_scale = cfg.guidance_weight * float(sigma)
-    use_content = content is not None and cfg.content_weight > 0
-    if use_content:
-        c_lum = rgb_to_lab(content.detach().float().cpu())[:, :1] / 100.0
-        s_lum = style_lab[:, :1]
-        c_lum = (c_lum - c_lum.mean()) / c_lum.std().clamp(min=1e-4) * s_lum.std() + s_lum.mean()
-
+    s_sizes, t_sizes = _sizes(tuple(style.shape[-2:]), levels), _sizes(size, levels)
+    for what, hw in (("style image", s_sizes[0]), ("output", t_sizes[0])):
+        if min(hw) < p:
+            raise ArtkitError(f"the {what} at the coarsest of {levels} pyramid levels "
+                              f"({hw[1]}x{hw[0]}) is smaller than one {p}x{p} patch",
+                              "use fewer pyramid levels (0 = automatic) or a larger "
+                              + ("style image" if what == "style image" else "output"))
+    g = _guides(style, target_labels, content, cfg)
     ny = nx = image = None
     prev_s = s_sizes[0]
     for li in range(levels):
         shw, thw = s_sizes[li], t_sizes[li]
-        s_rgb = _resize(style, shw)
-        s_feat = [rgb_to_lab(s_rgb) / 100.0]
-        s_guide = _soft_onehot(style_labels, regions, shw) if target_labels is not None else None
-        t_guide = _soft_onehot(target_labels, regions, thw) if target_labels is not None else None
-        if guided:
-            s_feat.append(s_guide * g_scale)
-        if use_content:
-            s_feat.append(_resize(s_lum, shw) * cfg.content_weight)
-        t_lab = t_guide[0].argmax(0).flatten() if t_guide is not None else None
-        level = _Level(s_rgb, torch.cat(s_feat, 1), s_guide, t_lab, p, generator)
-
-        def target_vectors(img: Tensor) -> Tensor:
-            feats = [rgb_to_lab(img) / 100.0]
-            if guided:
-                feats.append(t_guide * g_scale)
-            if use_content:
-                feats.append(_resize(c_lum, thw) * cfg.content_weight)
-            return _project(torch.cat(feats, 1), level.weight, level.bias, pad=True)
-
+        level, target_vectors, t_lab = _build_level(style, style_labels, target_labels, regions,
+                                                    shw, thw, g, cfg, generator)
         # random search: the whole painting at the coarsest level, a few patches finer up
         radius = max(shw) if li == 0 else min(max(shw), 4 * p)
         jumps = 3 if li == 0 else 1
@@ -514,26 +548,12 @@ def synthesize(style: Tensor, style_labels: Tensor, target_labels: Tensor | None
         else:
             ny, nx = _upsample_nnf(ny, nx, prev_s, shw, thw, level.r)
         ny, nx = ny.clamp(0, level.hv - 1), nx.clamp(0, level.wv - 1)
-        if li == 0 and init is None:
-            image = _centres(level, ny, nx)  # style pixels in random order: the right colours
-        else:
-            image = _vote(level, ny, nx)
-
-        rounds = cfg.em_iterations * (1 if li == levels - 1 else 2)
-        task = f"patch level {li + 1}/{levels}"
-        report(progress, task, 0, rounds, f"{thw[1]}x{thw[0]}")
-        for k in range(rounds):
-            ny, nx, raw = _patchmatch(level, target_vectors(image), ny, nx, cfg, radius,
-                                      jumps, generator)
-            if li == levels - 1 and k == rounds - 1:
-                image = _centres(level, ny, nx)  # the last image copies, never averages
-            else:
-                sharp = VOTE_SHARPNESS / raw.mean().clamp(min=1e-8)
-                image = _vote(level, ny, nx, torch.exp(-raw * sharp).view(ny.shape))
-            metrics = {"cost": float(raw.mean())}
-            if t_lab is not None:
-                got = level.valid_labels[(ny * level.wv + nx).flatten()]
-                metrics["fidelity"] = float((got == t_lab).float().mean())
-            report(progress, task, k + 1, rounds, f"{thw[1]}x{thw[0]}", **metrics)
+        # the first image of the pyramid: style pixels in random order (the right colours)
+        image = _centres(level, ny, nx) if li == 0 and init is None else _vote(level, ny, nx)
+        ny, nx, image = _refine(level, target_vectors, ny, nx, image, t_lab, cfg,
+                                rounds=cfg.em_iterations * (1 if li == levels - 1 else 2),
+                                radius=radius, jumps=jumps, last=li == levels - 1,
+                                generator=generator, progress=progress,
+                                task=f"patch level {li + 1}/{levels}", label=f"{thw[1]}x{thw[0]}")
         prev_s = shw
     return image.clamp(0, 1)

@@ -8,7 +8,7 @@ from PIL import Image
 from scipy.stats import wasserstein_distance
 
 from artkit.core.errors import ArtkitError
-from artkit.doodle.evaluate import (DoodleScores, baselines, evaluate_files, nearest_patches,
+from artkit.doodle.evaluate import (DoodleScores, baselines, evaluate, nearest_patches,
                                     random_directions, score, sliced_wasserstein, wasserstein_1d)
 
 RED, BLUE = (0.8, 0.25, 0.2), (0.15, 0.3, 0.85)
@@ -192,7 +192,7 @@ def test_resized_style_of_same_size_is_the_style():
 # ----------------------------------------------------------------------------------- files
 
 
-def test_evaluate_files_round_trip(tmp_path):
+def test_evaluate_round_trip_gives_an_evaluation(tmp_path):
     style, labels = _two_regions(32, 40, split=24)   # region 0 is the larger: palette order
     pal = np.array([[255, 255, 255], [0, 0, 255]], np.uint8)
     Image.fromarray((style[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(
@@ -201,11 +201,13 @@ def test_evaluate_files_round_trip(tmp_path):
     # the doodle is drawn at twice the output size; it is resized to the output (nearest)
     big = np.repeat(np.repeat(labels.numpy(), 2, 0), 2, 1)
     Image.fromarray(pal[big]).save(tmp_path / "doodle.png")
-    result = evaluate_files(tmp_path / "style.png", tmp_path / "style.png",
-                            tmp_path / "style_sem.png", tmp_path / "doodle.png")
-    assert set(result) == {"output", "baselines", "regions"}
-    assert result["regions"] == ["#ffffff", "#0000ff"]
+    ev = evaluate(tmp_path / "style.png", tmp_path / "style.png",
+                  tmp_path / "style_sem.png", tmp_path / "doodle.png")
+    result = ev.to_dict()
+    assert {"output", "baselines", "regions", "seconds", "notes"} <= set(result)
+    assert result["regions"] == ["#ffffff", "#0000ff"] and ev.seconds > 0
     assert set(result["baselines"]) == {"mean-colour", "resized-style"}
     assert result["output"]["label_fidelity"] == 1.0
     assert result["baselines"]["mean-colour"]["label_fidelity"] > 0.5
+    assert [r[0] for r in ev.rows()] == ["output", "mean-colour", "resized-style"]
     json.dumps(result)                            # plain types only

@@ -6,9 +6,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from artkit.doodle.neural import (NeuralSettings, extract_patches, fold_matches, nearest_patches,
-                                  normalised_bank, projection, run_phase, smoothness_loss)
-from artkit.nets.vgg import VGGConfig, VGGFeatures
+from doodle_helpers import tiny_vgg
+
+from artkit.doodle.neural import (NeuralSettings, coverage, extract_patches, fold_matches,
+                                  gather_fold, nearest_patches, normalised_bank, pool_to,
+                                  project_patches, projection, run_phase, sample_patches,
+                                  smoothness_loss)
 
 
 def _gen(seed=0):
@@ -106,8 +109,7 @@ def test_projection_keeps_dot_products_of_low_rank_data():
 
 
 def _tiny_vgg():
-    torch.manual_seed(0)
-    return VGGFeatures(VGGConfig(widths=(4, 6, 8, 8, 8))).eval().requires_grad_(False)
+    return tiny_vgg()
 
 
 def test_run_phase_lowers_the_loss_and_follows_regions():
@@ -125,11 +127,58 @@ def test_run_phase_lowers_the_loss_and_follows_regions():
     assert log.steps == 6 and log.matchings == 2 and log.loss[-1] < log.loss[0]
 
 
-def test_run_phase_is_deterministic():
+def test_run_phase_is_deterministic_whatever_the_global_random_state():
+    # match_dims=16 < 8·9: the projection (once drawn from torch's global RNG) is in play
     vgg = _tiny_vgg()
-    style = torch.rand(1, 3, 24, 24, generator=_gen(8))
-    image = torch.rand(1, 3, 24, 24, generator=_gen(9))
-    s = NeuralSettings(iterations=2, match_every=1)
-    a, _ = run_phase(vgg, image, style, settings=s)
-    b, _ = run_phase(vgg, image, style, settings=s)
+    style = torch.rand(1, 3, 32, 32, generator=_gen(8))
+    image = torch.rand(1, 3, 32, 32, generator=_gen(9))
+    s = NeuralSettings(iterations=2, match_every=1, match_dims=16)
+    a, _ = run_phase(vgg, image, style, settings=s, generator=_gen(0))
+    torch.rand(7)  # move the global random state on
+    b, _ = run_phase(vgg, image, style, settings=s, generator=_gen(0))
     assert torch.equal(a, b)
+
+
+def test_projection_depends_only_on_its_generator():
+    g = _gen(10)
+    x = torch.randn(300, 6, generator=g) @ torch.randn(6, 72, generator=g) \
+        + 0.01 * torch.randn(300, 72, generator=g)  # a decaying spectrum, like VGG patches
+    a = projection(x, 16, generator=_gen(1))
+    torch.rand(5)
+    b = projection(x, 16, generator=_gen(1))
+    assert torch.equal(a, b) and a.shape == (72, 16)
+    # it spans the top principal directions: close to the exact SVD's subspace
+    _, _, v = torch.linalg.svd(x, full_matrices=False)
+    top = v[:4].t()
+    assert torch.linalg.matrix_norm(top - a @ (a.t() @ top)) < 1e-3
+
+
+def test_gather_fold_equals_folding_the_gathered_patches():
+    g = _gen(11)
+    source = torch.randn(1, 5, 9, 11, generator=g, dtype=torch.float64)
+    size, p = (7, 6), 3
+    n = (size[0] - p + 1) * (size[1] - p + 1)
+    matches = torch.randint(0, (9 - p + 1) * (11 - p + 1), (n,), generator=g)
+    ref, count = fold_matches(extract_patches(source, p)[matches], size, p)
+    assert torch.allclose(gather_fold(source, matches, size, p), ref, atol=1e-12)
+    assert torch.equal(coverage(size, p, torch.float64), count)
+    ones = torch.ones(1, p * p, n, dtype=torch.float64)
+    assert torch.equal(count, F.fold(ones, size, p))
+
+
+def test_patch_projection_as_a_convolution():
+    g = _gen(12)
+    x = torch.randn(1, 4, 8, 10, generator=g, dtype=torch.float64)
+    basis = torch.randn(36, 5, generator=g, dtype=torch.float64)
+    assert torch.allclose(project_patches(x, basis), extract_patches(x) @ basis, atol=1e-12)
+    assert torch.equal(project_patches(x, None), extract_patches(x))
+    some = sample_patches(x, 10, 3, _gen(1))
+    rows = {tuple(r.tolist()) for r in extract_patches(x)}
+    assert some.shape == (10, 36) and all(tuple(r.tolist()) in rows for r in some)
+
+
+def test_pool_to_is_the_average_over_each_layer_cell():
+    x = torch.rand(1, 3, 18, 21, generator=_gen(13))
+    pooled = pool_to(x, (4, 5))  # stride 4: rows 16–17 and columns 20 dropped, as VGG drops them
+    assert torch.allclose(pooled, F.interpolate(x[:, :, :16, :20], size=(4, 5), mode="area"))
+    assert torch.equal(pool_to(x, (18, 21)), x)
