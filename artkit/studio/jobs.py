@@ -27,11 +27,29 @@ import numpy as np
 import torch
 from PIL import Image
 
+from artkit import explain as xai
+from artkit.color import colorize as colour_photo
+from artkit.color.api import get_model as colour_model
+from artkit.color.explain import explain_colors, load_color_patterns, readout
 from artkit.core.cli import Run
 from artkit.core.errors import ArtkitError
-from artkit.core.images import as_image, rgb_to_gray, pil_to_tensor, tensor_to_pil
+from artkit.core.images import as_image, pil_to_tensor, rgb_to_gray, tensor_to_pil
 from artkit.core.presets import list_presets, load_preset
 from artkit.core.progress import ProgressCallback, ProgressEvent
+from artkit.core.runtime import generator_seed
+from artkit.doodle import DoodleConfig, transfer
+from artkit.doodle.maps import prepare_maps
+from artkit.explain.api import GRID_METHODS
+from artkit.explain.render import grid, render
+from artkit.music import compose as compose_score
+from artkit.music import load_model as load_music_model
+from artkit.music.api import model_file
+from artkit.music.metrics import piece_features
+from artkit.music.output import save_midi, save_musicxml, save_pianoroll
+from artkit.music.synth import synthesize, write_wav
+from artkit.story import Storyteller
+from artkit.story.api import MAX_LENGTH, MIN_LENGTH
+from artkit.story.corpus import BUILTIN_STYLES
 from artkit.studio.models import Loaded
 from artkit.studio.styles import Style
 from artkit.studio.workspace import (Item, Workspace, check_image, check_text, command_line,
@@ -130,7 +148,6 @@ def _flags(**options: Any) -> list[str]:
 
 def doodle_config(preset: str | None, **options: Any):
     """Defaults ← preset ← options, as ``artkit doodle`` builds its settings."""
-    from artkit.doodle import DoodleConfig
 
     values = dataclasses.asdict(DoodleConfig())
     if preset:
@@ -148,7 +165,6 @@ def check_doodle(style: Style, doodle: Any) -> Image.Image:
     Raises:
         ArtkitError: not a picture, too large, a colour the style map lacks.
     """
-    from artkit.doodle.maps import prepare_maps
 
     im = as_image(doodle, "RGB", "doodle", max_pixels=MAX_DOODLE_PIXELS)
     if min(im.size) < 16:
@@ -178,7 +194,6 @@ def paint(studio: Studio, *, style: Style, doodle: Any, engine: str = "patch",
             ``frame_every`` steps of the neural engine.
         progress: receives progress events.
     """
-    from artkit.doodle import transfer
 
     im = check_doodle(style, doodle)
     config = doodle_config(preset, engine=engine, iterations=iterations)
@@ -274,7 +289,6 @@ def colorize(studio: Studio, *, photo: str | Path, method: str = "auto",
         explain: also write the ``--explain`` figure (the model method only).
         seed: the random seed.
     """
-    from artkit.color import colorize as colour
 
     photo = Path(photo)
     image = check_image(photo, "photo", max_pixels=PHOTO_PIXELS)
@@ -325,7 +339,7 @@ def colorize(studio: Studio, *, photo: str | Path, method: str = "auto",
         gray = run.image_output(f / "gray.png", manifest=False, what="gray preview")
         figure = run.image_output(f / "colour.explain.png", manifest=False) if explain else None
         with run:
-            res = colour(f / name, method, hints=f / "hints.png" if chosen == "hints" else None,
+            res = colour_photo(f / name, method, hints=f / "hints.png" if chosen == "hints" else None,
                          reference=[f / n for n in ref_names] or None, device=run.device,
                          progress=run.progress)
             run.use({n: h for n, h in loaded_weights().items() if n == "efficientnet-lite0"
@@ -349,11 +363,9 @@ def colorize(studio: Studio, *, photo: str | Path, method: str = "auto",
 def _colour_figure(photo: Path, seed: int, device) -> tuple[Image.Image, list[str]]:
     """The ``--explain`` figure: PatternNet's signal and LRP-ε's evidence per colour region
     when the model's patterns load, LRP-ε alone otherwise (as the CLI does)."""
-    from artkit.color.api import get_model
-    from artkit.color.explain import explain_colors, load_color_patterns, readout
 
     try:
-        patterns = load_color_patterns(readout(get_model(None, device)[0]), None)
+        patterns = load_color_patterns(readout(colour_model(None, device)[0]), None)
         methods = ["patternnet", "lrp_epsilon"]
     except ArtkitError:
         patterns, methods = None, ["lrp_epsilon"]
@@ -382,17 +394,11 @@ def compose(studio: Studio, *, progression: str | None = "jazz-blues", chords: s
         bars, tempo, mood, patches, transition, seed: as the command's options.
         model: a shipped model name (``jazz``).
     """
-    from artkit.music import compose as make
-    from artkit.music import load_model
-    from artkit.music.api import model_file
-    from artkit.music.metrics import piece_features
-    from artkit.music.output import save_midi, save_musicxml, save_pianoroll
-    from artkit.music.synth import synthesize, write_wav
 
     chords = (chords or "").strip() or None
     progression = None if chords else (progression or "jazz-blues")
     key = (key or "").strip() or None
-    jazz = studio.models.get(("music", model), lambda: load_model(model, "cpu", kind="jazz"),
+    jazz = studio.models.get(("music", model), lambda: load_music_model(model, "cpu", kind="jazz"),
                              files=[model_file(model)])
     ws = studio.workspace
     item = ws.new_item("music", f"{progression or 'your chords'}, {bars} bars")
@@ -409,7 +415,7 @@ def compose(studio: Studio, *, progression: str | None = "jazz-blues", chords: s
         paths = {k: run.output(f / f"piece.{k}", manifest=False, what=f"{k} output")
                  for k in ("png", "musicxml", "wav")}
         with run:
-            score = make(jazz, chords=chords, progression=progression, key=key, bars=bars,
+            score = compose_score(jazz, chords=chords, progression=progression, key=key, bars=bars,
                          tempo=tempo, mood=mood, generator=run.generator, patches=patches,
                          transition=transition, progress=run.progress)
             song = score.midi_song()
@@ -441,14 +447,12 @@ def compose(studio: Studio, *, progression: str | None = "jazz-blues", chords: s
 
 
 def story_styles() -> list[str]:
-    from artkit.story.corpus import BUILTIN_STYLES
 
     return list(BUILTIN_STYLES)
 
 
 def storyteller(studio: Studio, progress: ProgressCallback | None = None):
     """The story pipeline, loaded once per process."""
-    from artkit.story import Storyteller
 
     return studio.models.get(("story", "smollm2-135m"),
                              lambda: Storyteller("smollm2-135m", None, studio.models.device,
@@ -467,7 +471,6 @@ def tell(studio: Studio, *, photo: str | Path, style: str = "noir",
         style_file: an uploaded text file of passages in the wanted style.
         length, temperature, seed: as the command's options.
     """
-    from artkit.story.api import MAX_LENGTH, MIN_LENGTH
 
     photo = Path(photo)
     image = check_image(photo, "photo", max_pixels=PHOTO_PIXELS)
@@ -523,11 +526,10 @@ EXPLAIN_MODELS = ("efficientnet-lite0", "vgg16-hed", "fashion-cnn")
 
 def explainable(studio: Studio, model: str):
     """A model to explain and its shipped patterns, loaded once per process."""
-    from artkit.explain import load_model, load_patterns
 
     def load():
-        ex = load_model(model, studio.models.device)
-        return ex, load_patterns(ex)
+        ex = xai.load_model(model, studio.models.device)
+        return ex, xai.load_patterns(ex)
 
     return studio.models.get(("explain", model), load, weights=(model,))
 
@@ -542,17 +544,13 @@ def explain(studio: Studio, *, image: str | Path, model: str = "efficientnet-lit
         method: ``all`` (side by side) or one attribution method.
         seed: the random seed (SmoothGrad's noise).
     """
-    from artkit.core.runtime import generator_seed
-    from artkit.explain import METHODS, explain as attribute
-    from artkit.explain.api import GRID_METHODS
-    from artkit.explain.render import grid, render
 
     image = Path(image)
     photo = check_image(image, "picture", max_pixels=PHOTO_PIXELS)
     if model not in EXPLAIN_MODELS:
         raise ArtkitError(f"unknown model '{model}'", f"use one of {', '.join(EXPLAIN_MODELS)}")
-    if method != "all" and method not in METHODS:
-        raise ArtkitError(f"unknown method '{method}'", f"use all or one of {', '.join(METHODS)}")
+    if method != "all" and method not in xai.METHODS:
+        raise ArtkitError(f"unknown method '{method}'", f"use all or one of {', '.join(xai.METHODS)}")
     ex, patterns = explainable(studio, model)
     methods = list(GRID_METHODS) if method == "all" else [method]
     if method == "all" and patterns is None:
@@ -572,7 +570,7 @@ def explain(studio: Studio, *, image: str | Path, model: str = "efficientnet-lit
         out = run.image_output(f / "explained.png")
         with run:
             x = ex.preprocess(photo).to(next(ex.model.parameters()).device)
-            result = attribute(ex, x, methods, None, patterns,
+            result = xai.explain(ex, x, methods, None, patterns,
                                seed=generator_seed(run.generator))
             title = f"{ex.name}: {result.label} ({result.score:.2f})"
             maps = {m: a.cpu() for m, a in result.maps.items()}

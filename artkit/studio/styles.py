@@ -76,6 +76,14 @@ class Style:
         return canvas if size is None else canvas.resize(size, Image.Resampling.NEAREST)
 
 
+def canvas_size(style: Style, longest: int = 512) -> tuple[int, int]:
+    """The doodle canvas for a style: the painting's size, its long side at most ``longest``
+    (the painting is made at the doodle's size)."""
+    w, h = style.size
+    k = min(1.0, longest / max(w, h))
+    return max(16, round(w * k)), max(16, round(h * k))
+
+
 def hex_colour(c) -> str:
     return "#%02x%02x%02x" % tuple(int(v) for v in c)
 
@@ -127,6 +135,7 @@ def bundled(name: str, folder: str | os.PathLike) -> Style:
 def example_doodle(style: Style) -> Image.Image:
     """The demo's landscape doodle (sky, hill, house, path) at the style's size, for the
     bundled styles; the style's own map for others."""
+    size = canvas_size(style)
     if style.name in BUNDLED:
-        return doodle_scene(style.size)
-    return style.map_canvas()
+        return doodle_scene(size)
+    return style.map_canvas(size)

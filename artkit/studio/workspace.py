@@ -39,10 +39,11 @@ from PIL import Image
 
 from artkit.core.errors import ArtkitError
 from artkit.core.files import atomic_write_text
-from artkit.core.images import IMAGE_SUFFIXES, load_image
+from artkit.core.images import load_image
 from artkit.weights import artkit_home
 
 ITEM_FILE = "item.json"
+THUMBNAIL_ROLES = ("painting", "colour", "pianoroll", "figure", "photo", "picture")
 KINDS = ("doodle", "colorize", "music", "story", "explain")
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024   # per file; Gradio refuses larger uploads before we see them
 MAX_UPLOAD_PIXELS = 4096 * 4096       # per picture, checked from the header
@@ -155,6 +156,19 @@ class Item:
         if name is None:
             raise KeyError(role)
         return self.folder / name
+
+    def thumbnail(self) -> Path | None:
+        """The picture that shows the item best (the painting, the piano roll...)."""
+        for role in THUMBNAIL_ROLES:
+            name = self.outputs.get(role) or self.inputs.get(role)
+            if name and (self.folder / name).is_file():
+                return self.folder / name
+        return None
+
+    def files(self) -> list[Path]:
+        """Every file of the item that exists: outputs (manifests included), then inputs."""
+        names = list(dict.fromkeys([*self.outputs.values(), *self.inputs.values()]))
+        return [self.folder / n for n in names if (self.folder / n).is_file()]
 
     def manifest(self) -> dict | None:
         """The main output's manifest (``outputs["manifest"]``), or ``None``."""
@@ -284,8 +298,3 @@ class Workspace:
 def command_line(*argv: Any) -> str:
     """``artkit ...`` as a shell line, each argument quoted where needed (``None`` skipped)."""
     return shlex.join(["artkit", *(str(a) for a in argv if a is not None)])
-
-
-def image_files(folder: Path) -> list[Path]:
-    """The pictures directly in ``folder``, sorted."""
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
