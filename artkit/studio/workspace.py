@@ -88,7 +88,8 @@ def check_image(path: str | os.PathLike, what: str = "image", *,
     try:
         return load_image(path, mode, max_pixels=max_pixels)
     except ArtkitError as exc:
-        raise ArtkitError(f"the {what} '{path.name}' cannot be used: {exc.message}",
+        message = exc.message.replace(f" '{path}'", "")
+        raise ArtkitError(f"the {what} '{path.name}' cannot be used: {message}",
                           exc.hint) from None
 
 
