@@ -34,6 +34,7 @@ HEAVY = "artkit-heavy"  # the concurrency group of every job that computes
 IMAGE_TYPES = [".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"]
 STARTS = ("the example doodle", "the style's own map", "a blank canvas")
 CSS = """
+#doodle-result img, #music-roll img { width: 100%; height: 100%; object-fit: contain; }
 .swatches { display: flex; flex-wrap: wrap; gap: 8px; }
 .swatch { display: flex; align-items: center; gap: 6px; font-size: 0.85em; }
 .swatch span.chip { width: 28px; height: 28px; border-radius: 6px; border: 1px solid #8884; }
@@ -67,7 +68,8 @@ def swatches_html(style: Style) -> str:
         rows.append(f'<div class="swatch"><span class="chip" style="background:{colour}"></span>'
                     f'→<span class="chip" style="background:{mean}" title="the painting here">'
                     f'</span>region {i} <code>{colour}</code> ({share:.0%})</div>')
-    return ('<div class="swatches" data-regions="%d">%s</div>' % (len(rows), "".join(rows)))
+    return (f'<div class="swatches" data-style="{html.escape(style.name)}" '
+            f'data-regions="{len(rows)}">{"".join(rows)}</div>')
 
 
 def _status(update: Update) -> str:
@@ -249,7 +251,8 @@ def build(studio: Studio, *, concurrency: int = 1):
                             passages = gr.File(label="or your passages (.txt)",
                                                file_types=[".txt"], elem_id="story-passages")
                         with gr.Row():
-                            length = gr.Slider(20, 1000, value=150, step=10, label="words")
+                            length = gr.Slider(20, 1000, value=150, step=10, label="words",
+                                               elem_id="story-length")
                             temperature = gr.Slider(0, 2, value=0.7, step=0.05,
                                                     label="temperature")
                             seed_s = gr.Number(0, precision=0, label="seed")
