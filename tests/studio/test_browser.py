@@ -224,8 +224,11 @@ def test_music_tab_plays_the_piece_for_its_duration(page, served):
     item = studio.workspace.items("music")[0]
     with wave.open(str(item.path("wav"))) as w:
         seconds = w.getnframes() / w.getframerate()
-    page.wait_for_function("() => document.querySelector('#music-audio audio')?.duration > 0")
-    duration = page.locator("#music-audio audio").first.evaluate("a => a.duration")
+    # Gradio's player keeps its <audio> in the waveform's shadow root, loaded from a blob
+    duration = page.wait_for_function(
+        "() => { for (const e of document.querySelectorAll('#music-audio *')) {"
+        " const a = e.shadowRoot && e.shadowRoot.querySelector('audio');"
+        " if (a && a.duration > 0) return a.duration; } return 0; }").json_value()
     assert abs(duration - seconds) < 0.05, (duration, seconds)
     assert loaded(page, "#music-roll img")
     shot(page, "music")
@@ -244,7 +247,8 @@ def test_a_corrupt_upload_shows_the_error_and_a_valid_job_still_works(page, serv
     page.locator("#color-photo input[type=file]").set_input_files(str(photo))
     page.wait_for_function(
         "() => (document.querySelector('#color-status')?.innerText || '').startsWith('gray')")
-    page.wait_for_timeout(800)
+    settled(page, "#color-canvas")
+    page.wait_for_timeout(1500)
     brush_colour(page, "#color-canvas", 0)
     stroke(page, "#color-canvas", [(0.35, 0.25), (0.65, 0.25)])
     brush_colour(page, "#color-canvas", 3)
