@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "story": ("artkit.story.cli", "A photo in, a story out: grounded in the photo, in a chosen style."),
     "explain": ("artkit.explain.cli", "PatternNet / PatternAttribution heatmaps: what a network looks at."),
     "weights": ("artkit.weights.cli", "The offline weight store: list, fetch, verify, import networks."),
+    "studio": ("artkit.studio.cli", "A local web studio for all of the above (the studio extra)."),
+    "gallery": ("artkit.gallery.cli", "An HTML page of artkit outputs that works from file://."),
 }
 
 
