@@ -8,11 +8,14 @@ and L∞ attacks (FGSM, PGD).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from artkit.core.lazy import lazy_exports
 
 __all__ = ["Classifier", "ImagenetClassifier", "ImagenetPrediction", "ImagenetPredictions",
            "Prediction", "Predictions", "Robustness", "imagenet", "predict", "robustness", "train"]
+
+_EXPORTS = dict.fromkeys(__all__, "api")
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from artkit.classify.api import (Classifier, ImagenetClassifier, ImagenetPrediction,
@@ -20,10 +23,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
                                      imagenet, predict, robustness, train)
 
 
-def __getattr__(name: str) -> Any:
-    """The API is imported on first use, so `artkit classify --help` loads no torch."""
-    if name not in __all__:
-        raise AttributeError(f"module 'artkit.classify' has no attribute '{name}'")
-    value = getattr(importlib.import_module("artkit.classify.api"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -30,11 +30,10 @@ from artkit.core.artifacts import describe, save_artifact
 from artkit.core.config import Config, param
 from artkit.core.images import linear_to_srgb, rgb_to_lab
 from artkit.core.presets import presets_root
-from artkit.core.provenance import record
 from artkit.core.runtime import default_generator
 from artkit.nets.efficientnet import EFFICIENTNET_SIZES, EfficientNetLite0, load_efficientnet
 from artkit.nets.vgg import VGGConfig, VGGFeatures, load_vgg
-from artkit.weights import loaded_weights
+from artkit.weights.store import sha256 as store_sha256
 
 MODEL_KIND = "colorize-model"
 MODEL_VERSION = 1
@@ -87,10 +86,9 @@ def init_parameters(module: nn.Module, generator: torch.Generator) -> None:
 
 
 def _store_weights(name: str) -> None:
-    """Record a weight-store set that was just loaded, with the hash the store knows."""
-    sha = loaded_weights().get(name)
-    if sha:
-        record(name, sha)
+    """Record a weight-store set that was loaded (the store checks and records it; cheap once
+    its hashes are remembered), so a network kept by a caller is still named in manifests."""
+    store_sha256(name)
 
 
 # ----------------------------------------------------------------------------------- ab bins

@@ -46,7 +46,6 @@ from artkit.doodle.maps import SemanticMaps, onehot, prepare_maps
 from artkit.doodle.neural import NeuralSettings, PhaseLog, run_phase
 from artkit.doodle.patch import PatchConfig, synthesize
 from artkit.doodle.scale import MemoryPlan, TilePlan, budget_bytes, plan_memory
-from artkit.weights import loaded_weights
 
 MAX_SIDE = 4096                # the largest output side
 MIN_SIDE = 16
@@ -323,7 +322,7 @@ class Painter:
                 vgg = nets.load_vgg(network, pooling="avg", device=self.device)
             # weights in channels-last too: oneDNN then skips a reorder per convolution (~7 %)
             self._vggs[network] = vgg.to(memory_format=torch.channels_last)
-            sha = used.get(network) or loaded_weights().get(network)
+            sha = used.get(network)
             if sha:
                 self.weights[network] = sha
         return self._vggs[network]

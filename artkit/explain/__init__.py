@@ -17,10 +17,11 @@ This package's public API is what other capabilities may use (``artkit.color``'s
 
 from __future__ import annotations
 
-import importlib
 import sys
 import types
 from typing import TYPE_CHECKING, Any
+
+from artkit.core.lazy import lazy_exports
 
 # name -> module: imported on first use, so that `artkit explain --help` (and any cli.py that
 # imports this package) loads no torch.
@@ -56,13 +57,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
                                        signal_image)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'artkit.explain' has no attribute '{name}'")
-    value = getattr(importlib.import_module(f"artkit.explain.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 class _Package(types.ModuleType):
@@ -78,6 +73,3 @@ class _Package(types.ModuleType):
 
 sys.modules[__name__].__class__ = _Package
 
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))

@@ -18,8 +18,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from artkit.core.lazy import lazy_exports
 
 _EXPORTS = {
     "Composer": "api", "Rendering": "api", "compose": "api", "evaluate": "api", "render": "api",
@@ -30,7 +31,10 @@ _EXPORTS = {
     "train": "train",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["BiaxialModel", "Chart", "Chord", "Composer", "JazzModel", "Meter", "MusicEvaluation",
+           "Progression", "Rendering", "Score", "compose", "evaluate", "load_model",
+           "load_progression", "parse_chord", "parse_chords", "read_chart", "render", "train",
+           "upgrade_model"]  # = sorted(_EXPORTS), written out for linters
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from artkit.music.api import Composer, Rendering, compose, evaluate, render
@@ -46,14 +50,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from artkit.music.train import train
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'artkit.music' has no attribute '{name}'")
-    value = getattr(importlib.import_module(f"artkit.music.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

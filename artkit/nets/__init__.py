@@ -11,8 +11,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from artkit.core.lazy import lazy_exports
 
 _EXPORTS = {
     # vgg
@@ -44,7 +45,12 @@ _EXPORTS = {
     "CAT_CLASSES": "imagenet",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["CAT_CLASSES", "CaffePreprocess", "ClassifierFile", "DOG_CLASSES", "EFFICIENTNET_SIZES",
+           "EfficientNetConfig", "EfficientNetLite0", "FeatureClassifier", "TorchvisionPreprocess",
+           "VGGConfig", "VGGFeatures", "VGG_SIZES", "caffe_preprocess", "class_names",
+           "from_torchvision", "layer_names", "load_classifier_file", "load_efficientnet",
+           "load_vgg", "preprocess_pil", "save_classifier_file", "to_torchvision",
+           "torchvision_preprocess"]  # = sorted(_EXPORTS), written out for linters
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from artkit.nets.efficientnet import (EFFICIENTNET_SIZES, EfficientNetConfig,
@@ -57,14 +63,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
                                  load_vgg, to_torchvision, torchvision_preprocess)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'artkit.nets' has no attribute '{name}'")
-    value = getattr(importlib.import_module(f"artkit.nets.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))

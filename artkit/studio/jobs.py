@@ -54,7 +54,7 @@ from artkit.studio.models import Loaded
 from artkit.studio.styles import Style
 from artkit.studio.workspace import (Item, Workspace, check_image, check_text, command_line,
                                      safe_name)
-from artkit.weights import loaded_weights
+from artkit.weights.store import sha256 as store_sha256
 
 MAX_DOODLE_PIXELS = 1024 * 1024  # the canvas: a doodle is painted at its own size
 PHOTO_PIXELS = 4096 * 4096
@@ -236,8 +236,8 @@ def paint(studio: Studio, *, style: Style, doodle: Any, engine: str = "patch",
             except KeyboardInterrupt:
                 raise ArtkitError("stopped before the first picture was ready; nothing was "
                                   "written") from None
-            run.use({n: h for n, h in loaded_weights().items() if n == config.network
-                     and config.engine == "neural"})
+            if config.engine == "neural":
+                run.use({config.network: store_sha256(config.network)})
             run.save_image(out, result.image, extra={
                 "mode": result.mode, "interrupted": result.interrupted,
                 "phases": [dataclasses.asdict(p) for p in result.phases],
@@ -342,8 +342,8 @@ def colorize(studio: Studio, *, photo: str | Path, method: str = "auto",
             res = colour_photo(f / name, method, hints=f / "hints.png" if chosen == "hints" else None,
                          reference=[f / n for n in ref_names] or None, device=run.device,
                          progress=run.progress)
-            run.use({n: h for n, h in loaded_weights().items() if n == "efficientnet-lite0"
-                     and res.method in ("model", "exemplar")})
+            if res.method in ("model", "exemplar"):
+                run.use({"efficientnet-lite0": store_sha256("efficientnet-lite0")})
             extra = {"method": res.method, "chroma_size": res.chroma_size,
                      "was_color": res.was_color, **res.details,
                      "studio": {"item": item.name, "command": item.command}}

@@ -18,7 +18,7 @@ import torch
 from artkit.core.files import sha256_file
 from artkit.core.provenance import recording
 from artkit.core.runtime import resolve_device
-from artkit.weights import loaded_weights
+from artkit.weights.store import sha256 as store_sha256
 
 
 class Loaded:
@@ -52,8 +52,7 @@ class Loaded:
             if key not in self._objects:
                 with recording() as used:
                     obj = load()
-                store = loaded_weights()
-                found = {n: store[n] for n in weights if store.get(n)}
+                found = {n: store_sha256(n) for n in weights if n not in used}
                 found.update({Path(f).name: sha256_file(f) for f in files})
                 found.update(getattr(obj, "weights", None) or {})
                 found.update(used)

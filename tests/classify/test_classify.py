@@ -52,7 +52,8 @@ def _image(path, colour, seed, size=16):
     Image.fromarray(arr.astype(np.uint8)).save(path)
 
 
-def _dataset(root, counts={"red": 6, "blue": 6}):
+def _dataset(root, counts=None):
+    counts = counts or {"red": 6, "blue": 6}
     colours = {"red": RED, "blue": BLUE}
     for label, n in counts.items():
         (root / label).mkdir(parents=True)
