@@ -27,6 +27,28 @@ def _skipped(path, why: str, quiet: bool) -> None:
     info(f"skipped: {why}" if str(path) in why else f"skipped {path}: {why}", quiet)
 
 
+def _readable_images(images: List[Path], quiet: bool) -> List[Path]:
+    """The image files under ``images`` that decode, checked before any network loads (a
+    decode costs less than the network's pass); the others are reported as skipped. None
+    readable is an error (one input: its reason)."""
+    from artkit.classify.features import image_files
+    from artkit.core.images import load_image
+
+    files, unreadable = [], []
+    for f in image_files(images):
+        try:
+            load_image(f)
+            files.append(f)
+        except ArtkitError as exc:
+            unreadable.append((f, exc.one_line()))
+    if not files:
+        raise ArtkitError("no readable images among the inputs"
+                          + (f": {unreadable[0][1]}" if len(unreadable) == 1 else ""))
+    for path, why in unreadable:
+        _skipped(path, why, quiet)
+    return files
+
+
 def report_path(model: Path) -> Path:
     """``dogs.safetensors`` -> ``dogs.report.json``."""
     return model.with_name(model.stem + ".report.json")
@@ -123,21 +145,8 @@ def predict_cmd(
       artkit classify predict photos/ -m dogs.safetensors --explain heatmaps/
     """
     from artkit.classify.api import Classifier
-    from artkit.classify.features import image_files
-    from artkit.core.images import image_size
 
-    files, unreadable = [], []
-    for f in image_files(images):  # headers checked before any network is loaded
-        try:
-            image_size(f)
-            files.append(f)
-        except ArtkitError as exc:
-            unreadable.append((f, exc.one_line()))
-    if not files:
-        raise ArtkitError("no readable images among the inputs"
-                          + (f": {unreadable[0][1]}" if len(unreadable) == 1 else ""))
-    for path, why in unreadable:
-        _skipped(path, why, quiet)
+    files = _readable_images(images, quiet)
     run = Run("artkit classify predict", params=dict(images=[str(i) for i in images],
                                                      model=str(model), explain=str(explain) if explain else None),
               force=force, quiet=quiet, seed=seed, device=device, inputs=[*files, model])
@@ -185,9 +194,8 @@ def imagenet_cmd(
 ) -> None:
     """Zero-shot: the top ImageNet classes of each image (EfficientNet-Lite0, no training)."""
     from artkit.classify.api import ImagenetClassifier
-    from artkit.classify.features import image_files
 
-    files = image_files(images)
+    files = _readable_images(images, quiet)
     run = Run("artkit classify imagenet", quiet=quiet, device=device)
     with run:
         res = ImagenetClassifier(device=run.device).predict(files, top, progress=run.progress)

@@ -1,9 +1,10 @@
 """The studio and the gallery page, driven in headless Chromium (Debian's ``chromium``) with
 Playwright for Python pointed at that browser.
 
-These tests need Gradio, Playwright and Chromium (``pip install -e '.[test]'`` and
-``apt-get install -y chromium``). Without them they fail, saying what to install — unless
-``ARTKIT_SKIP_BROWSER_TESTS=1`` asks to skip them (CI never sets it). The server binds
+These tests need Gradio, Playwright (both in ``pip install -e '.[test]'``: without them they
+fail) and Chromium (``apt-get install -y chromium``: without it they skip, saying so, so the
+README's test command works on a machine without a browser; CI installs Chromium and sets
+``ARTKIT_REQUIRE_BROWSER_TESTS=1``, which turns that skip into a failure). The server binds
 127.0.0.1 on a free port and stops when the module ends; every request the page makes to any
 other address is refused and recorded, and a test fails if there was one.
 
@@ -25,7 +26,7 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "gallery" / "studio"
-SKIP_ENV = "ARTKIT_SKIP_BROWSER_TESTS"
+REQUIRE_ENV = "ARTKIT_REQUIRE_BROWSER_TESTS"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-dev-shm-usage"]
@@ -41,19 +42,19 @@ def chromium_path() -> str | None:
 
 
 def need_browser() -> str:
-    """The Chromium executable; without it (or Gradio, or Playwright) fail, or skip when
-    ``ARTKIT_SKIP_BROWSER_TESTS=1``."""
+    """The Chromium executable. Without Gradio or Playwright fail; without Chromium skip, or
+    fail when ``ARTKIT_REQUIRE_BROWSER_TESTS=1`` (CI)."""
     missing = [name for name in ("gradio", "playwright") if importlib.util.find_spec(name) is None]
+    if missing:
+        pytest.fail("the studio's browser tests need " + ", ".join(missing)
+                    + ": pip install -e '.[test]' brings them", pytrace=False)
     browser = chromium_path()
-    if browser is None:
-        missing.append("chromium (apt-get install -y chromium)")
-    if not missing:
+    if browser is not None:
         return browser
-    why = ("the studio's browser tests need " + ", ".join(missing)
-           + ": pip install -e '.[test]' brings gradio and playwright")
-    if os.environ.get(SKIP_ENV) == "1":
-        pytest.skip(f"{why} ({SKIP_ENV}=1)")
-    pytest.fail(f"{why}; or set {SKIP_ENV}=1 to skip these tests", pytrace=False)
+    why = "the studio's browser tests need chromium (apt-get install -y chromium)"
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{why}; {REQUIRE_ENV}=1 requires them", pytrace=False)
+    pytest.skip(why)
 
 
 def free_port() -> int:
