@@ -16,7 +16,6 @@ load hundreds of megabytes of weights.
 from __future__ import annotations
 
 import faulthandler
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
