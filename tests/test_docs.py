@@ -50,3 +50,16 @@ def test_python_blocks_run(page, tmp_path, monkeypatch, real_weights):
             assert runner.failures == 0, f"{where}: {runner.failures} example(s) failed (see output)"
         else:
             exec(compile(code, where, "exec"), namespace)  # noqa: S102 - the docs' own examples
+
+
+LINK = re.compile(r"\]\(([^)\s#]+)(?:#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("page", [pytest.param(p, id=p.relative_to(ROOT).as_posix()) for p in PAGES])
+def test_relative_links_resolve(page):
+    """Every relative link and picture of a page names a file of the repository."""
+    text = FENCE.sub("", page.read_text(encoding="utf-8"))
+    missing = [target for target in LINK.findall(text)
+               if "://" not in target and not target.startswith("mailto:")
+               and not (page.parent / target).exists()]
+    assert not missing, f"{page.name} links to missing files: {missing}"
