@@ -87,7 +87,7 @@ def run_cmd(
     render_size: Annotated[Optional[int], typer.Option(help="Long side at which chroma is computed (default: 256 for model/exemplar, 512 for hints); luminance always stays at full size.")] = None,
     keep_color_input: Annotated[bool, typer.Option("--keep-color-input", help="Pass colour photos through unchanged (by default only their lightness is used).")] = False,
     saturation: Annotated[float, typer.Option(help="Model method: scale of the predicted chroma, 0–2 (1 = as predicted; 0.75 was chosen on validation photos: more is more colourful and more often wrong).")] = 0.75,
-    explain: Annotated[bool, typer.Option("--explain", help="Also write NAME.explain.png beside each result: what in the gray photo drove each colour region (model method only; about 2 s per photo on two cores).")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Also write NAME.explain.png beside each result: what in the gray photo drove each colour region (model method only; about 5 s per photo on two cores).")] = False,
     explain_method: Annotated[Optional[List[str]], typer.Option(help="Attribution method of --explain, a row each (repeatable; any method of `artkit explain`). Default: patternnet (the signal behind each colour; patterns ship with the default model, `artkit colorize fit-patterns` makes them for yours) and lrp_epsilon (which pixels carry the evidence; best in the degradation test).")] = None,
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",

@@ -28,16 +28,15 @@ import torch
 from PIL import Image
 
 from artkit import explain as xai
-from artkit.color import colorize as colour_photo
-from artkit.color.api import get_model as colour_model
-from artkit.color.explain import explain_colors, load_color_patterns, readout
+from artkit.color import Colorizer
+from artkit.color.api import NETWORK_METHODS, resolve_method
 from artkit.core.cli import Run
 from artkit.core.errors import ArtkitError
 from artkit.core.images import as_image, pil_to_tensor, rgb_to_gray, tensor_to_pil
 from artkit.core.presets import list_presets, load_preset
 from artkit.core.progress import ProgressCallback, ProgressEvent
 from artkit.core.runtime import generator_seed
-from artkit.doodle import DoodleConfig, transfer
+from artkit.doodle import DoodleConfig, Painter
 from artkit.doodle.maps import prepare_maps
 from artkit.explain.api import GRID_METHODS
 from artkit.explain.render import grid, render
@@ -54,7 +53,6 @@ from artkit.studio.models import Loaded
 from artkit.studio.styles import Style
 from artkit.studio.workspace import (Item, Workspace, check_image, check_text, command_line,
                                      safe_name)
-from artkit.weights.store import sha256 as store_sha256
 
 MAX_DOODLE_PIXELS = 1024 * 1024  # the canvas: a doodle is painted at its own size
 PHOTO_PIXELS = 4096 * 4096
@@ -230,14 +228,16 @@ def paint(studio: Studio, *, style: Style, doodle: Any, engine: str = "patch",
         out = run.image_output(f / "painting.png")
         with run:
             try:
-                result = transfer(f / "style.png", f / "style_sem.png", f / "doodle.png",
-                                  config=config, generator=run.generator, device=run.device,
-                                  progress=run.progress, on_frame=frame)
+                network = config.network if config.engine == "neural" else None
+                key = ("doodle", network)
+                painter = studio.models.get(key, lambda: Painter(network, device=studio.models.device))
+                run.use(studio.models.weights_of(key))
+                result = painter.paint(f / "style.png", f / "style_sem.png", f / "doodle.png",
+                                       config=config, generator=run.generator,
+                                       progress=run.progress, on_frame=frame)
             except KeyboardInterrupt:
                 raise ArtkitError("stopped before the first picture was ready; nothing was "
                                   "written") from None
-            if config.engine == "neural":
-                run.use({config.network: store_sha256(config.network)})
             run.save_image(out, result.image, extra={
                 "mode": result.mode, "interrupted": result.interrupted,
                 "phases": [dataclasses.asdict(p) for p in result.phases],
@@ -339,16 +339,23 @@ def colorize(studio: Studio, *, photo: str | Path, method: str = "auto",
         gray = run.image_output(f / "gray.png", manifest=False, what="gray preview")
         figure = run.image_output(f / "colour.explain.png", manifest=False) if explain else None
         with run:
-            res = colour_photo(f / name, method, hints=f / "hints.png" if chosen == "hints" else None,
-                         reference=[f / n for n in ref_names] or None, device=run.device,
-                         progress=run.progress)
-            if res.method in ("model", "exemplar"):
-                run.use({"efficientnet-lite0": store_sha256("efficientnet-lite0")})
+            hints = f / "hints.png" if chosen == "hints" else None
+            references = [f / n for n in ref_names] or None
+            # hints need no network: a colouriser of their own, so they never wait for one
+            methods = ("hints",) if resolve_method(method, hints, references) == "hints" \
+                else NETWORK_METHODS
+            key = ("colorize", methods)
+            colorizer = studio.models.get(key, lambda: Colorizer(device=studio.models.device,
+                                                                 methods=methods))
+            res = colorizer.colorize(f / name, method, hints=hints, reference=references,
+                                     progress=run.progress)
+            run.use(studio.models.weights_of(key))
             extra = {"method": res.method, "chroma_size": res.chroma_size,
                      "was_color": res.was_color, **res.details,
                      "studio": {"item": item.name, "command": item.command}}
             if figure is not None:
-                picture, run.params["explain"] = _colour_figure(f / name, seed, run.device)
+                picture, run.params["explain"] = _colour_figure(colorizer, f / name,
+                                                                run.generator)
                 run.save_image(figure, picture)
             run.save_image(out, res.image, extra=extra)
             run.save_image(gray, gray_preview(f / name))
@@ -360,18 +367,12 @@ def colorize(studio: Studio, *, photo: str | Path, method: str = "auto",
     return _finish(studio, item, work)
 
 
-def _colour_figure(photo: Path, seed: int, device) -> tuple[Image.Image, list[str]]:
-    """The ``--explain`` figure: PatternNet's signal and LRP-ε's evidence per colour region
-    when the model's patterns load, LRP-ε alone otherwise (as the CLI does)."""
-
-    try:
-        patterns = load_color_patterns(readout(colour_model(None, device)[0]), None)
-        methods = ["patternnet", "lrp_epsilon"]
-    except ArtkitError:
-        patterns, methods = None, ["lrp_epsilon"]
-    exs = [explain_colors(photo, method=m, patterns=patterns, seed=seed, device=device)
-           for m in methods]
-    return exs[0].picture(*exs[1:]), methods
+def _colour_figure(colorizer: Colorizer, photo: Path, generator: torch.Generator
+                   ) -> tuple[Image.Image, list[str]]:
+    """The ``--explain`` figure, as the CLI makes it: PatternNet's signal and LRP-ε's evidence
+    per colour region when the model has patterns, LRP-ε alone otherwise."""
+    ex = colorizer.explain(photo, None, generator=generator)
+    return ex.picture(), list(ex.maps)
 
 
 # ----------------------------------------------------------------------------------- music
