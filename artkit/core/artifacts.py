@@ -36,6 +36,7 @@ import torch
 
 from artkit.core.errors import ArtkitError
 from artkit.core.files import atomic_path, check_output, sha256_file
+from artkit.core.manifest import jsonable
 from artkit.core.provenance import record
 
 KIND_KEY, VERSION_KEY, META_KEY = "artkit.kind", "artkit.version", "artkit.meta"
@@ -119,8 +120,6 @@ def save_artifact(path: str | os.PathLike, tensors: dict[str, torch.Tensor], *, 
         force: overwrite an existing file.
     """
     from safetensors.torch import save_file
-
-    from artkit.core.manifest import jsonable
 
     path = check_output(path, force)
     data = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}

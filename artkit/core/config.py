@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, TypeVar
 
 from artkit.core.errors import ArtkitError
+from artkit.core.presets import load_preset, type_name, type_ok
 
 C = TypeVar("C", bound="Config")
 
@@ -81,8 +82,6 @@ class Config:
         Args:
             where: the preset file the values came from ("" for options and the Python API).
         """
-        from artkit.core.presets import type_name, type_ok
-
         hints = typing.get_type_hints(type(self))
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -101,8 +100,6 @@ class Config:
               **options: Any) -> C:
         """Defaults ← ``preset`` (a shipped name under ``presets/<kind>/`` or a .toml path) ←
         ``options`` that are not ``None``; validated."""
-        from artkit.core.presets import load_preset
-
         values: dict[str, Any] = {}
         where = ""
         if preset:

@@ -32,6 +32,7 @@ from typing import Any, Sequence, TypeVar
 import torch
 
 from artkit.core.errors import ArtkitError
+from artkit.core.runtime import resolve_device
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT_S = 600.0
@@ -105,8 +106,6 @@ def setup(device: str | torch.device | None = "auto") -> tuple[World, torch.devi
     Raises:
         ArtkitError: the group cannot be joined (the other ranks did not come in time).
     """
-    from artkit.core.runtime import resolve_device
-
     w = world()
     if not w.distributed:
         return w, resolve_device(device)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import types
 from typing import Any, Callable
 
 
@@ -24,7 +25,21 @@ def lazy_exports(package: str, exports: dict[str, str]
     Returns:
         ``(__getattr__, __dir__)``: assign them in the package's ``__init__``; a name is imported
         from its module on first access and then kept in the package's namespace.
+
+    A public name that is also the name of its submodule (``artkit.story.evaluate``, the
+    function, defined in the module ``artkit/story/evaluate.py``) keeps meaning the function:
+    importing the submodule does not replace it on the package (the module stays importable,
+    ``from artkit.story.evaluate import read_labels``).
     """
+    shadowed = frozenset(n for n, m in exports.items() if n == m)
+    if shadowed:
+        class _Package(types.ModuleType):
+            def __setattr__(self, name: str, value: Any) -> None:
+                if name in shadowed and isinstance(value, types.ModuleType):
+                    return
+                super().__setattr__(name, value)
+
+        sys.modules[package].__class__ = _Package
 
     def __getattr__(name: str) -> Any:
         module = exports.get(name)

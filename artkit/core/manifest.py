@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from artkit import __version__
+from artkit.core.files import atomic_write_text
 
 
 def jsonable(value: Any) -> Any:
@@ -80,8 +81,6 @@ def manifest_path(output: str | os.PathLike) -> Path:
 def write_manifest(output: str | os.PathLike, manifest: dict, force: bool = True) -> Path:
     """Write ``manifest`` beside ``output`` atomically; returns its path."""
     import json
-
-    from artkit.core.files import atomic_write_text
 
     target = manifest_path(output)
     atomic_write_text(target, json.dumps(manifest, indent=2, sort_keys=True) + "\n", force=force)

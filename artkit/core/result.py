@@ -27,6 +27,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from artkit.core.manifest import jsonable
+
 
 @dataclass(kw_only=True)
 class Result:
@@ -44,8 +46,6 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-ready values (tensors become nested lists; override to trim)."""
-        from artkit.core.manifest import jsonable
-
         return jsonable(self)
 
 

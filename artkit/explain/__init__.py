@@ -17,9 +17,7 @@ This package's public API is what other capabilities may use (``artkit.color``'s
 
 from __future__ import annotations
 
-import sys
-import types
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from artkit.core.lazy import lazy_exports
 
@@ -59,17 +57,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-
-class _Package(types.ModuleType):
-    """``attribute`` and ``render`` are functions of the API and also module names: importing
-    the modules must not replace the functions on the package (the modules stay importable as
-    ``artkit.explain.attribute`` / ``artkit.explain.render``)."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in ("attribute", "render") and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 

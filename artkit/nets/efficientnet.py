@@ -34,6 +34,8 @@ from PIL import Image
 from torch import nn
 
 from artkit.core.errors import ArtkitError
+from artkit.core.runtime import resolve_device
+from artkit.nets.imagenet import class_names
 from artkit.weights import load_state_dict
 
 # One stage of MBConv blocks: (expand ratio, kernel size, first stride, out channels, repeats).
@@ -270,8 +272,6 @@ class EfficientNetLite0(nn.Module):
 
 def _names(n: int) -> list[str]:
     if n == 1000:
-        from artkit.nets.imagenet import class_names
-
         return class_names()
     return [f"class {i}" for i in range(n)]
 
@@ -329,8 +329,6 @@ def load_efficientnet(device: str | torch.device = "cpu") -> EfficientNetLite0:
         ArtkitError: the weights are not in the store (run ``artkit weights fetch
             efficientnet-lite0``) or do not fit the network.
     """
-    from artkit.core.runtime import resolve_device
-
     state = load_state_dict("efficientnet-lite0")
     model = EfficientNetLite0(EFFICIENTNET_SIZES["lite0"])
     load_checkpoint(model, state)

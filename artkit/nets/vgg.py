@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from artkit.core.errors import ArtkitError
+from artkit.core.runtime import resolve_device
 from artkit.weights import load_state_dict
 
 # Convolutions per block, and channels per block, of the two architectures.
@@ -303,8 +304,6 @@ def load_vgg(name: str = "vgg16-hed", pooling: str = "avg",
     Raises:
         ArtkitError: unknown name, or weights missing from the store or not fitting.
     """
-    from artkit.core.runtime import resolve_device
-
     if name not in _PRETRAINED:
         raise ArtkitError(f"unknown VGG weights '{name}'", f"use one of {', '.join(_PRETRAINED)}")
     arch, preprocess = _PRETRAINED[name]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from PIL import Image, ImageDraw
 
-from artkit.explain import explain, grid, load_model, load_patterns
+from artkit.explain import Explainer, grid, load_model
 from artkit.story.facts import Facts
 from artkit.story.labels import PERSON_CUES, SCENE_CLASSES, Label
 
@@ -44,12 +44,10 @@ def explain_label(image: Image.Image, facts: Facts, *,
         ``(figure, notes)``: the photo (faces boxed), PatternAttribution and PatternNet.
     """
     label, why = pick_label(facts)
-    model = load_model("efficientnet-lite0", device)
-    patterns = load_patterns(model)
-    methods = METHODS if patterns is not None else ("gradient",)
-    notes = [] if patterns is not None else ["no shipped patterns: the figure shows the gradient"]
-    dev = next(model.model.parameters()).device
-    res = explain(model, model.preprocess(image).to(dev), methods, label.index, patterns)
+    ex = Explainer(load_model("efficientnet-lite0", device), device=device)
+    methods = METHODS if ex.patterns is not None else ("gradient",)
+    notes = [] if ex.patterns is not None else ["no shipped patterns: the figure shows the gradient"]
+    res = ex.explain(ex.prepare(image), methods=methods, target=label.index)
     photo = image.convert("RGB").copy()
     if facts.people is not None and facts.people.faces:
         draw = ImageDraw.Draw(photo)

@@ -131,18 +131,16 @@ def test_help_teaches(tmp_home):
 
 def test_explain_writes_the_figure_beside_the_story(tiny_store, photo, tmp_path, monkeypatch):
     """--explain on a stand-in for EfficientNet-Lite0 (its gradient: no patterns ship for it)."""
-    from types import SimpleNamespace
-
     from doubles import tiny_classifier
     from PIL import Image
 
+    from artkit.explain import Explainable
     from artkit.nets import class_names
     from artkit.story import evidence
 
     net = tiny_classifier()
-    fake = SimpleNamespace(name="tiny", model=net, labels=class_names(), patterns=None,
-                           patterns_file=None,
-                           preprocess=lambda im: evidence_input(im))
+    fake = Explainable(name="tiny", model=net, labels=class_names(),
+                       preprocess=lambda im: evidence_input(im))
     monkeypatch.setattr(evidence, "load_model", lambda name, device="cpu": fake)
     out = tmp_path / "s.md"
     res = runner.invoke(app, _args(photo, tiny_store["writer"], "-o", str(out), "--explain", "-q"))
