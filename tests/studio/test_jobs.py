@@ -68,7 +68,7 @@ def test_paint_writes_painting_manifest_and_a_command_that_reproduces_it(studio,
 def test_wrong_doodle_colours_are_refused_before_any_work(studio, small_style):
     bad = doodle_for(small_style)
     ImageDraw.Draw(bad).rectangle([0, 0, 40, 30], fill=(255, 0, 255))  # magenta: no region
-    with pytest.raises(ArtkitError, match="match no region of the style map"):
+    with pytest.raises(ArtkitError, match="a region the style map does not have"):
         studio.paint(style=small_style, doodle=bad, engine="patch")
     assert [p for p in studio.workspace.root.iterdir() if p.name != "styles"] == []
 
