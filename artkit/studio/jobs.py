@@ -162,6 +162,16 @@ def check_doodle(style: Style, doodle: Any) -> Image.Image:
     return im
 
 
+def doodle_command(*, engine: str, preset: str | None, iterations: int | None, seed: int,
+                   device: list[str]) -> str:
+    """The ``artkit doodle`` command (its main action) that paints ``painting.png`` again from
+    the item's copies of the style, its map and the doodle."""
+    return command_line("doodle", "-s", "style.png", "--style-map", "style_sem.png",
+                        "-m", "doodle.png", "--engine", engine,
+                        *_flags(preset=preset, iterations=iterations), "--seed", seed,
+                        *device, "-o", "painting.png")
+
+
 def paint(studio: Studio, *, style: Style, doodle: Any, engine: str = "patch",
           preset: str | None = None, iterations: int | None = None, seed: int = 0,
           stop: threading.Event | None = None,
@@ -204,10 +214,9 @@ def paint(studio: Studio, *, style: Style, doodle: Any, engine: str = "patch",
         ws.copy_in(item, "style_map", style.style_map, "style_sem.png")
         ws.save_input(item, "doodle", im, "doodle.png")
         f = item.folder
-        item.command = command_line("doodle", "-s", "style.png", "--style-map", "style_sem.png",
-                                    "-m", "doodle.png", "--engine", config.engine,
-                                    *_flags(preset=preset, iterations=iterations), "--seed", seed,
-                                    *studio.device_args(), "-o", "painting.png")
+        item.command = doodle_command(engine=config.engine, preset=preset,
+                                      iterations=iterations, seed=seed,
+                                      device=studio.device_args())
         run = StudioRun("artkit doodle", progress=stopped, seed=seed, device=studio.device,
                         params=dict(style=Path("style.png"), style_map=Path("style_sem.png"),
                                     map=Path("doodle.png"), content=None, size=None,
@@ -265,6 +274,20 @@ def gray_preview(photo: str | Path) -> Image.Image:
     return tensor_to_pil(y.expand(-1, 3, -1, -1))
 
 
+def colorize_command(*, photo: str, method: str, hints: bool, references: Sequence[str],
+                     explain: bool, seed: int, device: list[str]) -> str:
+    """The ``artkit colorize`` command (its main action) that colours ``colour.png`` again."""
+    argv: list[Any] = ["colorize", photo]
+    if method != "auto":
+        argv += ["--method", method]
+    if hints:
+        argv += ["--hints", "hints.png"]
+    for name in references:
+        argv += ["--reference", name]
+    return command_line(*argv, *_flags(explain=explain), "--seed", seed, *device,
+                        "-o", "colour.png")
+
+
 def colorize(studio: Studio, *, photo: str | Path, method: str = "auto",
              hints: Any = None, references: Sequence[str | Path] = (), explain: bool = False,
              seed: int = 0, progress: ProgressCallback | None = None) -> Item:
@@ -303,20 +326,15 @@ def colorize(studio: Studio, *, photo: str | Path, method: str = "auto",
         f = item.folder
         name = "photo" + (photo.suffix.lower() or ".png")
         ws.copy_in(item, "photo", photo, name)
-        argv = ["colorize", name]
         if chosen == "hints":
             ws.save_input(item, "hints", scribbles, "hints.png")
-            argv += ["--hints", "hints.png"]
         ref_names = []
         for i, r in enumerate(refs, 1):
             ref_names.append(f"reference-{i}{r.suffix.lower() or '.png'}")
             ws.copy_in(item, f"reference-{i}", r, ref_names[-1])
-            argv += ["--reference", ref_names[-1]]
-        if method != "auto":
-            argv[2:2] = ["--method", method]
-        argv += _flags(explain=explain) + ["--seed", seed, *studio.device_args(),
-                                           "-o", "colour.png"]
-        item.command = command_line(*argv)
+        item.command = colorize_command(photo=name, method=method, hints=chosen == "hints",
+                                        references=ref_names, explain=explain, seed=seed,
+                                        device=studio.device_args())
         hints_file = f / "hints.png" if chosen == "hints" else None
         ref_files = [f / n for n in ref_names] or None
         resolved = resolve_method(method, hints_file, ref_files)
