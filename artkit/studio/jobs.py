@@ -443,6 +443,7 @@ def compose(studio: Studio, *, progression: str | None = "jazz-blues", chords: s
                                      progress=run.progress)
             run.use(studio.models.weights_of(("music", model)))
             feats = save_score(run, score, mid, also, manifest={
+                "outputs": ["piece.mid", *(p.name for p in also.values())],  # as the command
                 "studio": {"item": item.name, "command": item.command}})
         with wave.open(str(f / "piece.wav")) as w:
             duration, rate = w.getnframes() / w.getframerate(), w.getframerate()

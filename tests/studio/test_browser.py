@@ -216,13 +216,15 @@ def test_doodle_strokes_in_two_palette_colours_paint_a_picture(page, served):
 def test_music_tab_plays_the_piece_for_its_duration(page, served):
     studio, _ = served
     page.get_by_role("tab", name="Music").click()
+    choose(page, "#music-progression", "ii-v-i")  # a 4-bar chorus: seconds to compose and play
     bars = page.locator("#music-bars input[type=number]")
-    bars.fill("2")
+    bars.fill("4")
     bars.press("Enter")
     page.click("#music-run")
     status = wait_done(page, "#music-status")
     assert status.startswith("done"), status
     item = studio.workspace.items("music")[0]
+    assert item.details["bars"] == 4 and "--progression ii-v-i --bars 4" in item.command
     with wave.open(str(item.path("wav"))) as w:
         seconds = w.getnframes() / w.getframerate()
     # Gradio's player keeps its <audio> in the waveform's shadow root, loaded from a blob
@@ -291,7 +293,7 @@ def test_story_and_explain_tabs(page, served, photo, real_weights):
 def test_gallery_tab_shows_each_item_with_its_command(page, served):
     studio, _ = served
     if not studio.workspace.items():
-        studio.compose(progression="blues", bars=1, seed=0)
+        studio.compose(progression="ii-v-i", bars=4, seed=0)
     page.get_by_role("tab", name="Gallery").click()
     page.wait_for_function("() => document.querySelectorAll('#gallery-grid img').length > 0")
     page.locator("#gallery-grid img").first.click()
