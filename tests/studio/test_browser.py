@@ -157,8 +157,9 @@ def stroke(tab, canvas: str, points: list[tuple[float, float]]) -> None:
 
 
 def brush_colour(tab, canvas: str, index: int) -> None:
+    """Pick the palette's ``index``-th colour (the editor's hidden custom-colour button aside)."""
     tab.locator(f"{canvas} button[aria-label=Color]").click()
-    tab.locator(f"{canvas} button.color").nth(index).click()
+    tab.locator(f"{canvas} button.color:not(.colorpicker)").nth(index).click()
 
 
 def loaded(tab, selector: str) -> bool:
@@ -259,6 +260,14 @@ def test_a_corrupt_upload_shows_the_error_and_a_valid_job_still_works(page, serv
     page.click("#color-run")
     status = wait_done(page, "#color-status")
     assert status.startswith("done") and "hints" in status, status
+    item = served[0].workspace.items("colorize")[0]
+    hints = np.asarray(Image.open(item.path("hints")).convert("RGBA")).astype(int)
+    colour = np.asarray(Image.open(item.path("colour")).convert("RGB")).astype(int)
+    drawn = hints[..., 3] > 127
+    red = drawn & (hints[..., 0] > hints[..., 2] + 60)   # the palette's red stroke
+    blue = drawn & (hints[..., 2] > hints[..., 0] + 60)  # and its blue one
+    assert red.any() and blue.any(), "both strokes reach the job"
+    assert (colour[red, 0] - colour[red, 2]).mean() > 0 < (colour[blue, 2] - colour[blue, 0]).mean()
     page.wait_for_function(
         "() => [...document.querySelectorAll('#color-compare img')].some(i => i.naturalWidth > 0)")
     shot(page, "colorize")
