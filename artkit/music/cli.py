@@ -81,11 +81,8 @@ def compose_cmd(
       artkit music -p ii-v-i --key Eb --mood relaxed --patches 4 -o ballad.mid
       artkit music --model biaxial --bars 16 --seed 1 -o chorale.mid --pianoroll
     """
-    from artkit.music.api import Composer, render
-    from artkit.music.metrics import piece_features
-    from artkit.music.midi import write_midi
+    from artkit.music.api import Composer
     from artkit.music.models import model_file
-    from artkit.music.output import write_musicxml, write_pianoroll
 
     model = model or "jazz"
     params = dict(model=model, chords=chords, chords_from=chords_from, progression=progression,
@@ -108,29 +105,55 @@ def compose_cmd(
                                  temperature=temperature, swing=swing, mood=mood, primer=primer,
                                  patches=patches, transition=transition.value,
                                  generator=run.generator, progress=run.progress)
-        run.notes += score.notes
-        piece = score.piece()
-        feats = piece_features(piece) if piece is not None else {}
-        song = score.midi_song()
-        run.save_bytes(out, write_midi(song), result=score, extra={
-            "title": score.title, "features": feats, "settings": score.settings,
-            "outputs": [str(out), *map(str, extra.values())]})
-        if "musicxml" in extra:
-            run.save_with(extra["musicxml"], lambda tmp: write_musicxml(tmp, score))
-        if "pianoroll" in extra:
-            starts = [float(t) for t, _ in score.progression.spans()] if score.progression \
-                else [float(4 * b) for b in range(score.n_bars)]
-            starts.append(float(score.progression.length) if score.progression else 4.0 * score.n_bars)
-            run.save_with(extra["pianoroll"], lambda tmp: write_pianoroll(
-                tmp, song, title=f"{score.title} · {score.n_bars} bars, {score.tempo:g} bpm",
-                bar_starts=starts))
-        if "wav" in extra:
-            rendering = render(score)
-            run.save_with(extra["wav"], lambda tmp: rendering.write_wav(tmp, run.progress))
+        feats = save_score(run, score, out, extra)
     figures = (f": scale consistency {feats['scale_consistency']:.2f}, chord tones on strong "
                f"beats {feats['chord_tone_ratio']:.2f}" if feats else "")
     info(f"composed {score.n_bars} bars ({score.title}; {score.duration:.1f} s of music at "
          f"{score.tempo:g} bpm){figures}", quiet)
+
+
+def save_score(run: Run, score, out: Path, extra: dict[str, Path], *,
+               manifest: dict | None = None) -> dict[str, float]:
+    """Stage a composed score's files in ``run``: the MIDI file ``out`` with its manifest, and
+    those of ``extra`` (``musicxml``, ``pianoroll``, ``wav`` → their planned paths). The one
+    writing path of ``artkit music`` and the studio's music tab.
+
+    Args:
+        run: the run, inside its block (the outputs planned).
+        score: the :class:`~artkit.music.score.Score` composed.
+        out: the MIDI output.
+        extra: the other outputs asked for, by kind.
+        manifest: more entries for the manifest.
+
+    Returns:
+        The melody's figures (:func:`artkit.music.metrics.piece_features`; empty for free
+        polyphony).
+    """
+    from artkit.music.api import render
+    from artkit.music.metrics import piece_features
+    from artkit.music.midi import write_midi
+    from artkit.music.output import write_musicxml, write_pianoroll
+
+    run.notes += score.notes
+    piece = score.piece()
+    feats = piece_features(piece) if piece is not None else {}
+    song = score.midi_song()
+    run.save_bytes(out, write_midi(song), result=score, extra={
+        "title": score.title, "features": feats, "settings": score.settings,
+        "outputs": [str(out), *map(str, extra.values())], **(manifest or {})})
+    if "musicxml" in extra:
+        run.save_with(extra["musicxml"], lambda tmp: write_musicxml(tmp, score))
+    if "pianoroll" in extra:
+        starts = [float(t) for t, _ in score.progression.spans()] if score.progression \
+            else [float(4 * b) for b in range(score.n_bars)]
+        starts.append(float(score.progression.length) if score.progression else 4.0 * score.n_bars)
+        run.save_with(extra["pianoroll"], lambda tmp: write_pianoroll(
+            tmp, song, title=f"{score.title} · {score.n_bars} bars, {score.tempo:g} bpm",
+            bar_starts=starts))
+    if "wav" in extra:
+        rendering = render(score)
+        run.save_with(extra["wav"], lambda tmp: rendering.write_wav(tmp, run.progress))
+    return feats
 
 
 @command(app, "train")

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 import gradio as gr
 
 from artkit.core.errors import ArtkitError
-from artkit.explain import METHODS
+from artkit.explain import method_names
 from artkit.music.chords import list_progressions
 from artkit.core.presets import list_presets
 from artkit.studio import jobs
@@ -273,7 +273,7 @@ def build(studio: Studio, *, concurrency: int = 1):
                                           elem_id="explain-image")
                         model = gr.Dropdown(list(jobs.EXPLAIN_MODELS),
                                             value=jobs.EXPLAIN_MODELS[0], label="model")
-                        which = gr.Radio(["all", *METHODS], value="all",
+                        which = gr.Radio(["all", *method_names()], value="all",
                                          label="method (all: side by side)",
                                          elem_id="explain-method")
                         seed_e = gr.Number(0, precision=0, label="seed")

@@ -18,8 +18,8 @@ calls a job through :func:`artkit.studio.runner.stream` and shows what comes bac
 
 from __future__ import annotations
 
-import dataclasses
 import threading
+import wave
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -27,28 +27,22 @@ import numpy as np
 import torch
 from PIL import Image
 
-from artkit import explain as xai
 from artkit.color import Colorizer
 from artkit.color.api import NETWORK_METHODS, resolve_method
 from artkit.core.cli import Run
 from artkit.core.errors import ArtkitError
 from artkit.core.images import as_image, pil_to_tensor, rgb_to_gray, tensor_to_pil
-from artkit.core.presets import list_presets, load_preset
+from artkit.core.presets import list_presets
 from artkit.core.progress import ProgressCallback, ProgressEvent
-from artkit.core.runtime import generator_seed
 from artkit.doodle import DoodleConfig, Painter
+from artkit.doodle.config import PRESETS as DOODLE_PRESETS
 from artkit.doodle.maps import prepare_maps
-from artkit.explain.api import GRID_METHODS
-from artkit.explain.render import grid, render
-from artkit.music import compose as compose_score
-from artkit.music import load_model as load_music_model
-from artkit.music.api import model_file
-from artkit.music.metrics import piece_features
-from artkit.music.output import save_midi, save_musicxml, save_pianoroll
-from artkit.music.synth import synthesize, write_wav
-from artkit.story import Storyteller
-from artkit.story.api import MAX_LENGTH, MIN_LENGTH
-from artkit.story.corpus import BUILTIN_STYLES
+from artkit.explain import Explainer, get_method, grid, render
+from artkit.explain.api import DEFAULT_METHODS
+from artkit.music import Composer
+from artkit.music.cli import MIDI_OUT, save_score
+from artkit.story import Storyteller, TellConfig
+from artkit.story.corpus import BUILTIN_STYLES, check_style
 from artkit.studio.models import Loaded
 from artkit.studio.styles import Style
 from artkit.studio.workspace import (Item, Workspace, check_image, check_text, command_line,
@@ -56,6 +50,7 @@ from artkit.studio.workspace import (Item, Workspace, check_image, check_text, c
 
 MAX_DOODLE_PIXELS = 1024 * 1024  # the canvas: a doodle is painted at its own size
 PHOTO_PIXELS = 4096 * 4096
+SATURATION = 0.75  # artkit colorize's default --saturation
 
 
 class StudioRun(Run):
@@ -144,16 +139,10 @@ def _flags(**options: Any) -> list[str]:
 # ----------------------------------------------------------------------------------- doodle
 
 
-def doodle_config(preset: str | None, **options: Any):
+def doodle_config(preset: str | None, **options: Any) -> DoodleConfig:
     """Defaults ← preset ← options, as ``artkit doodle`` builds its settings."""
 
-    values = dataclasses.asdict(DoodleConfig())
-    if preset:
-        values.update(load_preset(preset, "doodle", DoodleConfig))
-    values.update({k: v for k, v in options.items() if v is not None})
-    config = DoodleConfig(**values)
-    config.validate()
-    return config
+    return DoodleConfig.build(preset, DOODLE_PRESETS, **options)
 
 
 def check_doodle(style: Style, doodle: Any) -> Image.Image:
@@ -171,6 +160,16 @@ def check_doodle(style: Style, doodle: Any) -> Image.Image:
     with Image.open(style.style_map) as smap:
         prepare_maps(style.size, smap.copy(), im)
     return im
+
+
+def doodle_command(*, engine: str, preset: str | None, iterations: int | None, seed: int,
+                   device: list[str]) -> str:
+    """The ``artkit doodle`` command (its main action) that paints ``painting.png`` again from
+    the item's copies of the style, its map and the doodle."""
+    return command_line("doodle", "-s", "style.png", "--style-map", "style_sem.png",
+                        "-m", "doodle.png", "--engine", engine,
+                        *_flags(preset=preset, iterations=iterations), "--seed", seed,
+                        *device, "-o", "painting.png")
 
 
 def paint(studio: Studio, *, style: Style, doodle: Any, engine: str = "patch",
@@ -215,14 +214,13 @@ def paint(studio: Studio, *, style: Style, doodle: Any, engine: str = "patch",
         ws.copy_in(item, "style_map", style.style_map, "style_sem.png")
         ws.save_input(item, "doodle", im, "doodle.png")
         f = item.folder
-        item.command = command_line("doodle", "-s", "style.png", "--style-map", "style_sem.png",
-                                    "-m", "doodle.png", "--engine", config.engine,
-                                    *_flags(preset=preset, iterations=iterations), "--seed", seed,
-                                    *studio.device_args(), "-o", "painting.png")
+        item.command = doodle_command(engine=config.engine, preset=preset,
+                                      iterations=iterations, seed=seed,
+                                      device=studio.device_args())
         run = StudioRun("artkit doodle", progress=stopped, seed=seed, device=studio.device,
                         params=dict(style=Path("style.png"), style_map=Path("style_sem.png"),
                                     map=Path("doodle.png"), content=None, size=None,
-                                    preset=preset, config=dataclasses.asdict(config),
+                                    preset=preset, config=config.to_dict(),
                                     resume=None),
                         inputs=[f / "style.png", f / "style_sem.png", f / "doodle.png"])
         out = run.image_output(f / "painting.png")
@@ -238,9 +236,9 @@ def paint(studio: Studio, *, style: Style, doodle: Any, engine: str = "patch",
             except KeyboardInterrupt:
                 raise ArtkitError("stopped before the first picture was ready; nothing was "
                                   "written") from None
-            run.save_image(out, result.image, extra={
-                "mode": result.mode, "interrupted": result.interrupted,
-                "phases": [dataclasses.asdict(p) for p in result.phases],
+            run.notes += result.notes
+            run.save_image(out, result.image, result=result, extra={
+                "mode": result.mode, "partial": result.interrupted, **result.to_dict(),
                 "studio": {"item": item.name, "command": item.command}})
         item.outputs.update(painting="painting.png", manifest="painting.json")
         item.notes += list(result.notes)
@@ -274,6 +272,20 @@ def gray_preview(photo: str | Path) -> Image.Image:
     im = check_image(photo, "photo", max_pixels=PHOTO_PIXELS)
     y = rgb_to_gray(pil_to_tensor(im)).clamp(0, 1)  # (1, 1, H, W)
     return tensor_to_pil(y.expand(-1, 3, -1, -1))
+
+
+def colorize_command(*, photo: str, method: str, hints: bool, references: Sequence[str],
+                     explain: bool, seed: int, device: list[str]) -> str:
+    """The ``artkit colorize`` command (its main action) that colours ``colour.png`` again."""
+    argv: list[Any] = ["colorize", photo]
+    if method != "auto":
+        argv += ["--method", method]
+    if hints:
+        argv += ["--hints", "hints.png"]
+    for name in references:
+        argv += ["--reference", name]
+    return command_line(*argv, *_flags(explain=explain), "--seed", seed, *device,
+                        "-o", "colour.png")
 
 
 def colorize(studio: Studio, *, photo: str | Path, method: str = "auto",
@@ -314,50 +326,49 @@ def colorize(studio: Studio, *, photo: str | Path, method: str = "auto",
         f = item.folder
         name = "photo" + (photo.suffix.lower() or ".png")
         ws.copy_in(item, "photo", photo, name)
-        argv = ["colorize", name]
         if chosen == "hints":
             ws.save_input(item, "hints", scribbles, "hints.png")
-            argv += ["--hints", "hints.png"]
         ref_names = []
         for i, r in enumerate(refs, 1):
             ref_names.append(f"reference-{i}{r.suffix.lower() or '.png'}")
             ws.copy_in(item, f"reference-{i}", r, ref_names[-1])
-            argv += ["--reference", ref_names[-1]]
-        if method != "auto":
-            argv[2:2] = ["--method", method]
-        argv += _flags(explain=explain) + ["--seed", seed, *studio.device_args(),
-                                           "-o", "colour.png"]
-        item.command = command_line(*argv)
+        item.command = colorize_command(photo=name, method=method, hints=chosen == "hints",
+                                        references=ref_names, explain=explain, seed=seed,
+                                        device=studio.device_args())
+        hints_file = f / "hints.png" if chosen == "hints" else None
+        ref_files = [f / n for n in ref_names] or None
+        resolved = resolve_method(method, hints_file, ref_files)
         run = StudioRun("artkit colorize", progress=progress, seed=seed, device=studio.device,
-                        params=dict(input=Path(name), method=method,
-                                    hints=Path("hints.png") if chosen == "hints" else None,
+                        params=dict(inputs=[Path(name)], output=Path("colour.png"),
+                                    method=method, hints=Path("hints.png") if hints_file else None,
                                     reference=[Path(n) for n in ref_names] or None, model=None,
                                     render_size=None, keep_color_input=False,
-                                    saturation=0.75, explain=None),
+                                    saturation=SATURATION, explain=explain, explain_method=None),
                         inputs=[f / n for n in item.inputs.values()])
         out = run.image_output(f / "colour.png")
         gray = run.image_output(f / "gray.png", manifest=False, what="gray preview")
-        figure = run.image_output(f / "colour.explain.png", manifest=False) if explain else None
+        figure = run.image_output(f / "colour.explain.png", manifest=False,
+                                  what="explanation") if explain else None
         with run:
-            hints = f / "hints.png" if chosen == "hints" else None
-            references = [f / n for n in ref_names] or None
             # hints need no network: a colouriser of their own, so they never wait for one
-            methods = ("hints",) if resolve_method(method, hints, references) == "hints" \
-                else NETWORK_METHODS
+            methods = ("hints",) if resolved == "hints" else NETWORK_METHODS
             key = ("colorize", methods)
             colorizer = studio.models.get(key, lambda: Colorizer(device=studio.models.device,
                                                                  methods=methods))
-            res = colorizer.colorize(f / name, method, hints=hints, reference=references,
-                                     progress=run.progress)
             run.use(studio.models.weights_of(key))
-            extra = {"method": res.method, "chroma_size": res.chroma_size,
-                     "was_color": res.was_color, **res.details,
-                     "studio": {"item": item.name, "command": item.command}}
+            res = colorizer.colorize(f / name, resolved, hints=hints_file, reference=ref_files,
+                                     saturation=SATURATION, generator=run.generator,
+                                     progress=run.progress)
+            run.save_image(out, res.image, result=res, extra={
+                "input": name, "method": res.method, "chroma_size": res.chroma_size,
+                "was_color": res.was_color, **res.details,
+                "studio": {"item": item.name, "command": item.command}})
             if figure is not None:
-                picture, run.params["explain"] = _colour_figure(colorizer, f / name,
-                                                                run.generator)
-                run.save_image(figure, picture)
-            run.save_image(out, res.image, extra=extra)
+                ex = colorizer.explain(f / name, None, saturation=SATURATION,
+                                       generator=run.generator)
+                run.notes += [n for n in ex.notes if n not in run.notes]
+                run.save_image(figure, ex.picture(), result=ex,
+                               extra={"input": name, "methods": list(ex.maps)})
             run.save_image(gray, gray_preview(f / name))
         item.outputs.update(colour="colour.png", gray="gray.png", manifest="colour.json")
         if figure is not None:
@@ -367,14 +378,6 @@ def colorize(studio: Studio, *, photo: str | Path, method: str = "auto",
     return _finish(studio, item, work)
 
 
-def _colour_figure(colorizer: Colorizer, photo: Path, generator: torch.Generator
-                   ) -> tuple[Image.Image, list[str]]:
-    """The ``--explain`` figure, as the CLI makes it: PatternNet's signal and LRP-ε's evidence
-    per colour region when the model has patterns, LRP-ε alone otherwise."""
-    ex = colorizer.explain(photo, None, generator=generator)
-    return ex.picture(), list(ex.maps)
-
-
 # ----------------------------------------------------------------------------------- music
 
 
@@ -382,63 +385,74 @@ def moods() -> list[str]:
     return list_presets("music/moods")
 
 
+def music_command(*, progression: str | None, chords: str | None, key: str | None, bars: int,
+                  tempo: float | None, mood: str | None, patches: int, transition: str,
+                  seed: int, model: str, device: list[str]) -> str:
+    """The ``artkit music`` command (its main action needs no sub-command word) that writes
+    the studio's four files again."""
+    return command_line(
+        "music", *_flags(model=None if model == "jazz" else model, progression=progression,
+                         chords=chords, key=key), "--bars", bars, *_flags(tempo=tempo, mood=mood),
+        *(_flags(patches=patches, transition=transition) if patches > 1 else []),
+        "--seed", seed, *device, "--wav", "--pianoroll", "--musicxml", "-o", "piece.mid")
+
+
 def compose(studio: Studio, *, progression: str | None = "jazz-blues", chords: str | None = None,
             key: str | None = None, bars: int = 12, tempo: float | None = None,
             mood: str | None = None, patches: int = 1, transition: str = "soft",
             seed: int = 0, model: str = "jazz", progress: ProgressCallback | None = None) -> Item:
-    """Compose a piece (``artkit music compose --wav --pianoroll --musicxml``).
+    """Compose a piece (``artkit music --wav --pianoroll --musicxml``): the music command's
+    own writing path (:func:`artkit.music.cli.save_score`), with a loaded :class:`Composer`.
 
     Args:
         progression: a shipped progression (ignored when ``chords`` are typed).
         chords: typed chords (``"Dm7 G7 | Cmaj7"``).
         key: transpose the progression to this key.
-        bars, tempo, mood, patches, transition, seed: as the command's options.
+        bars, tempo, mood, patches, transition, seed: as the command's options (``bars`` is
+            rounded up to whole choruses, with a note).
         model: a shipped model name (``jazz``).
     """
 
     chords = (chords or "").strip() or None
     progression = None if chords else (progression or "jazz-blues")
     key = (key or "").strip() or None
-    jazz = studio.models.get(("music", model), lambda: load_music_model(model, "cpu", kind="jazz"),
-                             files=[model_file(model)])
+    composer = studio.models.get(("music", model),
+                                 lambda: Composer(model, device=studio.models.device))
     ws = studio.workspace
     item = ws.new_item("music", f"{progression or 'your chords'}, {bars} bars")
 
     def work() -> None:
         f = item.folder
-        item.command = command_line(
-            "music", "compose", *_flags(progression=progression, chords=chords, key=key),
-            "--bars", bars, *_flags(tempo=tempo, mood=mood),
-            *(_flags(patches=patches, transition=transition) if patches > 1 else []),
-            "--seed", seed, "--wav", "--pianoroll", "--musicxml", "-o", "piece.mid")
-        run = StudioRun("artkit music compose", progress=progress, seed=seed, device="cpu")
-        mid = run.output(f / "piece.mid", suffixes={".mid"})
-        paths = {k: run.output(f / f"piece.{k}", manifest=False, what=f"{k} output")
-                 for k in ("png", "musicxml", "wav")}
+        item.command = music_command(progression=progression, chords=chords, key=key, bars=bars,
+                                     tempo=tempo, mood=mood, patches=patches,
+                                     transition=transition, seed=seed, model=model,
+                                     device=studio.device_args())
+        params = dict(model=model, chords=chords, chords_from=None, progression=progression,
+                      key=key, meter=None, bars=bars, choruses=None, tempo=tempo,
+                      temperature=None, swing=None, mood=mood, patches=patches,
+                      transition=transition, primer=None)
+        run = StudioRun("artkit music", params=params, progress=progress, seed=seed,
+                        device=studio.device)
+        mid = run.output(f / "piece.mid", suffixes=MIDI_OUT, what="output MIDI file")
+        also = {k: run.output(f / f"piece.{sfx}", manifest=False, what=f"{k} output")
+                for k, sfx in (("musicxml", "musicxml"), ("wav", "wav"), ("pianoroll", "png"))}
         with run:
-            score = compose_score(jazz, chords=chords, progression=progression, key=key, bars=bars,
-                         tempo=tempo, mood=mood, generator=run.generator, patches=patches,
-                         transition=transition, progress=run.progress)
-            song = score.midi_song()
-            audio, sr = synthesize(song, progress=run.progress)
+            score = composer.compose(chords=chords, progression=progression, key=key,
+                                     bars=bars, tempo=tempo, mood=mood, patches=patches,
+                                     transition=transition, generator=run.generator,
+                                     progress=run.progress)
             run.use(studio.models.weights_of(("music", model)))
-            title = (f"{score.progression.name}, {bars} bars, {score.tempo:g} bpm, "
-                     f"seed {run.generator.initial_seed()}")
-            run.save_with(paths["png"], lambda t: save_pianoroll(song, t, True, bars=bars,
-                                                                 title=title))
-            run.save_with(paths["musicxml"], lambda t: save_musicxml(score, t, True))
-            run.save_with(paths["wav"], lambda t: write_wav(t, audio, sr, True))
-            feats = piece_features(score.piece())
-            run.params.update(model=str(model_file(model)), chords=chords,
-                              progression=score.progression.name, bars=bars, tempo=score.tempo,
-                              temperature=score.info["temperature"], swing=score.swing,
-                              mood=mood, patches=patches, transition=transition, primer=None)
-            run.save_with(mid, lambda t: save_midi(song, t, True), extra={
-                "features": feats, "studio": {"item": item.name, "command": item.command}})
+            feats = save_score(run, score, mid, also, manifest={
+                "outputs": ["piece.mid", *(p.name for p in also.values())],  # as the command
+                "studio": {"item": item.name, "command": item.command}})
+        with wave.open(str(f / "piece.wav")) as w:
+            duration, rate = w.getnframes() / w.getframerate(), w.getframerate()
+        item.title = score.title
+        item.notes += list(score.notes)
         item.outputs.update(midi="piece.mid", wav="piece.wav", pianoroll="piece.png",
                             musicxml="piece.musicxml", manifest="piece.json")
-        item.details.update(duration=round(audio.shape[-1] / sr, 3), sample_rate=sr,
-                            tempo=score.tempo, progression=score.progression.name,
+        item.details.update(duration=round(duration, 3), sample_rate=rate, bars=score.n_bars,
+                            tempo=score.tempo, progression=score.settings.get("progression"),
                             features={k: round(v, 3) for k, v in feats.items()})
 
     return _finish(studio, item, work)
@@ -448,17 +462,22 @@ def compose(studio: Studio, *, progression: str | None = "jazz-blues", chords: s
 
 
 def story_styles() -> list[str]:
-
     return list(BUILTIN_STYLES)
 
 
-def storyteller(studio: Studio, progress: ProgressCallback | None = None):
-    """The story pipeline, loaded once per process."""
+def storyteller(studio: Studio, progress: ProgressCallback | None = None) -> Storyteller:
+    """The story pipeline (classifier, sentence encoder, writer), loaded once per process."""
 
     return studio.models.get(("story", "smollm2-135m"),
-                             lambda: Storyteller("smollm2-135m", None, studio.models.device,
-                                                 progress=progress),
-                             weights=("efficientnet-lite0", "minilm-l6", "smollm2-135m"))
+                             lambda: Storyteller("smollm2-135m", device=studio.models.device,
+                                                 progress=progress))
+
+
+def story_command(*, photo: str, style: str, length: int, temperature: float, seed: int,
+                  device: list[str]) -> str:
+    """The ``artkit story`` command (its main action) that writes ``story.md`` again."""
+    return command_line("story", photo, "--style", style, "--length", length,
+                        "--temperature", temperature, "--seed", seed, *device, "-o", "story.md")
 
 
 def tell(studio: Studio, *, photo: str | Path, style: str = "noir",
@@ -479,8 +498,10 @@ def tell(studio: Studio, *, photo: str | Path, style: str = "noir",
         check_text(style_file, "style file")
     elif style not in story_styles():
         raise ArtkitError(f"unknown style '{style}'", f"use one of {', '.join(story_styles())}")
-    if not MIN_LENGTH <= int(length) <= MAX_LENGTH:
-        raise ArtkitError(f"the length must be {MIN_LENGTH}..{MAX_LENGTH} words, got {length}")
+    else:
+        check_style(style)  # romance needs its corpus fetched: say so before loading networks
+    options = dict(length=int(length), temperature=float(temperature))
+    TellConfig(**options).validate()
     teller = storyteller(studio, progress)
     ws = studio.workspace
     item = ws.new_item("story", f"a {style if style_file is None else 'custom'} story")
@@ -493,25 +514,28 @@ def tell(studio: Studio, *, photo: str | Path, style: str = "noir",
         if style_file is not None:
             style_arg = safe_name(Path(style_file).stem, "style") + ".txt"
             ws.copy_in(item, "style", style_file, style_arg)
-        item.command = command_line("story", name, "--style", style_arg, "--length", length,
-                                    "--temperature", temperature, "--seed", seed,
-                                    *studio.device_args(), "-o", "story.md")
+        item.command = story_command(photo=name, style=style_arg, seed=seed,
+                                     device=studio.device_args(), **options)
+        defaults = TellConfig()
         run = StudioRun("artkit story", progress=progress, seed=seed, device=studio.device,
-                        params=dict(photos=[Path(name)], style=style_arg, length=length,
-                                    temperature=temperature, writer="smollm2-135m",
-                                    captioner=None, exemplars=3, retries=2, opening=True,
-                                    style_strength=0.0, format="md"),
+                        params=dict(photos=[Path(name)], style=style_arg, writer="smollm2-135m",
+                                    captioner=None, format="md", explain=False,
+                                    exemplars=defaults.exemplars, retries=defaults.retries,
+                                    opening=defaults.opening,
+                                    style_strength=defaults.style_strength, **options),
                         inputs=[f / n for n in item.inputs.values()])
-        out = run.output(f / "story.md", suffixes={".md"})
+        out = run.output(f / "story.md", suffixes={".md"}, what="story file")
         with run:
-            story = teller.tell(image, str(f / style_arg) if style_file else style,
-                                length=length, temperature=temperature, seed=seed,
-                                progress=run.progress)
-            story.photo = name
             run.use(studio.models.weights_of(("story", "smollm2-135m")))
-            run.save_text(out, story.markdown(name), extra={
-                "story": story.to_dict(), "studio": {"item": item.name, "command": item.command}})
+            story = teller.tell(image, str(f / style_arg) if style_file else style,
+                                generator=run.generator, progress=run.progress, **options)
+            story.photo = name
+            run.notes += story.notes
+            run.save_text(out, story.markdown(name), result=story, extra={
+                "stories": [story.to_dict()],
+                "studio": {"item": item.name, "command": item.command}})
         item.title = story.title
+        item.notes += list(story.notes)
         item.outputs.update(story="story.md", manifest="story.json")
         item.details.update(title=story.title, text=story.text, facts=list(story.captions),
                             words=story.words, grounded=story.grounded)
@@ -525,19 +549,24 @@ def tell(studio: Studio, *, photo: str | Path, style: str = "noir",
 EXPLAIN_MODELS = ("efficientnet-lite0", "vgg16-hed", "fashion-cnn")
 
 
-def explainable(studio: Studio, model: str):
-    """A model to explain and its shipped patterns, loaded once per process."""
+def explainer(studio: Studio, model: str) -> Explainer:
+    """A model to explain with its shipped patterns, loaded once per process."""
 
-    def load():
-        ex = xai.load_model(model, studio.models.device)
-        return ex, xai.load_patterns(ex)
+    return studio.models.get(("explain", model),
+                             lambda: Explainer(model, device=studio.models.device))
 
-    return studio.models.get(("explain", model), load, weights=(model,))
+
+def explain_command(*, picture: str, model: str, method: str, seed: int,
+                    device: list[str]) -> str:
+    """The ``artkit explain`` command (its main action, ``show``) that draws the figure again."""
+    return command_line("explain", picture, "--model", model, "--method", method,
+                        "--seed", seed, *device, "-o", "explained.png")
 
 
 def explain(studio: Studio, *, image: str | Path, model: str = "efficientnet-lite0",
             method: str = "all", seed: int = 0, progress: ProgressCallback | None = None) -> Item:
-    """Explain a model's output on a picture (``artkit explain show``).
+    """Explain a model's output on a picture (``artkit explain``), drawn as the command draws
+    it: every default method side by side, or one method's map.
 
     Args:
         image: the uploaded picture.
@@ -550,12 +579,9 @@ def explain(studio: Studio, *, image: str | Path, model: str = "efficientnet-lit
     photo = check_image(image, "picture", max_pixels=PHOTO_PIXELS)
     if model not in EXPLAIN_MODELS:
         raise ArtkitError(f"unknown model '{model}'", f"use one of {', '.join(EXPLAIN_MODELS)}")
-    if method != "all" and method not in xai.METHODS:
-        raise ArtkitError(f"unknown method '{method}'", f"use all or one of {', '.join(xai.METHODS)}")
-    ex, patterns = explainable(studio, model)
-    methods = list(GRID_METHODS) if method == "all" else [method]
-    if method == "all" and patterns is None:
-        methods = [m for m in methods if m not in ("patternnet", "patternattribution")]
+    if method != "all":
+        get_method(method)  # an unknown name fails before any loading
+    ex = explainer(studio, model)
     ws = studio.workspace
     item = ws.new_item("explain", f"{model}: {method}")
 
@@ -563,32 +589,32 @@ def explain(studio: Studio, *, image: str | Path, model: str = "efficientnet-lit
         f = item.folder
         name = "picture" + (image.suffix.lower() or ".png")
         ws.copy_in(item, "picture", image, name)
-        item.command = command_line("explain", "show", name, "--model", model, "--method",
-                                    method, "--seed", seed, *studio.device_args(),
-                                    "-o", "explained.png")
-        run = StudioRun("artkit explain show", progress=progress, seed=seed,
-                        device=studio.device, inputs=[f / name])
+        item.command = explain_command(picture=name, model=model, method=method, seed=seed,
+                                       device=studio.device_args())
+        run = StudioRun("artkit explain", progress=progress, seed=seed, device=studio.device,
+                        params=dict(image=name, model=model, target="top",
+                                    method=list(DEFAULT_METHODS) if method == "all" else [method],
+                                    patterns=None, overlay=False),
+                        inputs=[f / name])
         out = run.image_output(f / "explained.png")
         with run:
-            x = ex.preprocess(photo).to(next(ex.model.parameters()).device)
-            result = xai.explain(ex, x, methods, None, patterns,
-                               seed=generator_seed(run.generator))
-            title = f"{ex.name}: {result.label} ({result.score:.2f})"
-            maps = {m: a.cpu() for m, a in result.maps.items()}
-            picture = grid(photo, maps, title) if len(methods) > 1 else render(methods[0],
-                                                                                maps[methods[0]])
+            run.use(ex.weights)
+            res = ex.explain(photo, **({} if method == "all" else {"methods": [method]}),
+                             generator=run.generator, progress=run.progress)
+            title = f"{ex.name}: {res.label} ({res.score:.2f})"
+            picture = grid(photo, res.maps, title) if len(res.maps) > 1 \
+                else render(*next(iter(res.maps.items())))
             if picture.width < 224:
                 k = -(-224 // picture.width)
                 picture = picture.resize((picture.width * k, picture.height * k),
                                          Image.Resampling.NEAREST)
-            run.params.update(image=name, model=ex.name, method=method, target=result.target,
-                              patterns="shipped" if patterns is not None else None)
-            run.use(studio.models.weights_of(("explain", model)))
-            run.save_image(out, picture, extra={"label": result.label, "score": result.score,
-                                                "studio": {"item": item.name,
-                                                           "command": item.command}})
-        item.title = f"{ex.name} says {result.label} ({result.score:.2f})"
+            run.notes += res.notes
+            run.save_image(out, picture, result=res, extra={
+                "label": res.label, "score": res.score, "target": res.target,
+                "studio": {"item": item.name, "command": item.command}})
+        item.title = f"{ex.name} says {res.label} ({res.score:.2f})"
+        item.notes += list(res.notes)
         item.outputs.update(figure="explained.png", manifest="explained.json")
-        item.details.update(label=result.label, score=round(result.score, 4), methods=methods)
+        item.details.update(label=res.label, score=round(res.score, 4), methods=list(res.maps))
 
     return _finish(studio, item, work)

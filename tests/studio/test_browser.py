@@ -157,8 +157,9 @@ def stroke(tab, canvas: str, points: list[tuple[float, float]]) -> None:
 
 
 def brush_colour(tab, canvas: str, index: int) -> None:
+    """Pick the palette's ``index``-th colour (the editor's hidden custom-colour button aside)."""
     tab.locator(f"{canvas} button[aria-label=Color]").click()
-    tab.locator(f"{canvas} button.color").nth(index).click()
+    tab.locator(f"{canvas} button.color:not(.colorpicker)").nth(index).click()
 
 
 def loaded(tab, selector: str) -> bool:
@@ -216,13 +217,15 @@ def test_doodle_strokes_in_two_palette_colours_paint_a_picture(page, served):
 def test_music_tab_plays_the_piece_for_its_duration(page, served):
     studio, _ = served
     page.get_by_role("tab", name="Music").click()
+    choose(page, "#music-progression", "ii-v-i")  # a 4-bar chorus: seconds to compose and play
     bars = page.locator("#music-bars input[type=number]")
-    bars.fill("2")
+    bars.fill("4")
     bars.press("Enter")
     page.click("#music-run")
     status = wait_done(page, "#music-status")
     assert status.startswith("done"), status
     item = studio.workspace.items("music")[0]
+    assert item.details["bars"] == 4 and "--progression ii-v-i --bars 4" in item.command
     with wave.open(str(item.path("wav"))) as w:
         seconds = w.getnframes() / w.getframerate()
     # Gradio's player keeps its <audio> in the waveform's shadow root, loaded from a blob
@@ -257,6 +260,14 @@ def test_a_corrupt_upload_shows_the_error_and_a_valid_job_still_works(page, serv
     page.click("#color-run")
     status = wait_done(page, "#color-status")
     assert status.startswith("done") and "hints" in status, status
+    item = served[0].workspace.items("colorize")[0]
+    hints = np.asarray(Image.open(item.path("hints")).convert("RGBA")).astype(int)
+    colour = np.asarray(Image.open(item.path("colour")).convert("RGB")).astype(int)
+    drawn = hints[..., 3] > 127
+    red = drawn & (hints[..., 0] > hints[..., 2] + 60)   # the palette's red stroke
+    blue = drawn & (hints[..., 2] > hints[..., 0] + 60)  # and its blue one
+    assert red.any() and blue.any(), "both strokes reach the job"
+    assert (colour[red, 0] - colour[red, 2]).mean() > 0 < (colour[blue, 2] - colour[blue, 0]).mean()
     page.wait_for_function(
         "() => [...document.querySelectorAll('#color-compare img')].some(i => i.naturalWidth > 0)")
     shot(page, "colorize")
@@ -291,7 +302,7 @@ def test_story_and_explain_tabs(page, served, photo, real_weights):
 def test_gallery_tab_shows_each_item_with_its_command(page, served):
     studio, _ = served
     if not studio.workspace.items():
-        studio.compose(progression="blues", bars=1, seed=0)
+        studio.compose(progression="ii-v-i", bars=4, seed=0)
     page.get_by_role("tab", name="Gallery").click()
     page.wait_for_function("() => document.querySelectorAll('#gallery-grid img').length > 0")
     page.locator("#gallery-grid img").first.click()

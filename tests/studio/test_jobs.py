@@ -10,14 +10,17 @@ import struct
 import threading
 import wave
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
+import typer
 from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
 from artkit.cli import app
 from artkit.core.errors import ArtkitError
+from artkit.studio import jobs
 from artkit.studio.models import Loaded
 from artkit.studio.runner import stream
 from artkit.studio.workspace import Workspace, check_image, check_text
@@ -44,6 +47,18 @@ def reproduce(item, output: str) -> None:
     finally:
         os.chdir(cwd)
     assert res.exit_code == 0, res.output
+    same_record(item, output)
+
+
+def same_record(item, output: str) -> None:
+    """The command's manifest of ``output`` names the same command, parameters and weights as
+    the studio's manifest of the item (the output's name aside)."""
+    mine = item.manifest()
+    theirs = json.loads((item.folder / output).with_suffix(".json").read_text())
+    for record in (mine, theirs):
+        record["params"].pop("output", None)
+    for key in ("command", "params", "weights", "seed"):
+        assert theirs[key] == mine[key], key
 
 
 def test_paint_writes_painting_manifest_and_a_command_that_reproduces_it(studio, small_style):
@@ -68,7 +83,7 @@ def test_paint_writes_painting_manifest_and_a_command_that_reproduces_it(studio,
 def test_wrong_doodle_colours_are_refused_before_any_work(studio, small_style):
     bad = doodle_for(small_style)
     ImageDraw.Draw(bad).rectangle([0, 0, 40, 30], fill=(255, 0, 255))  # magenta: no region
-    with pytest.raises(ArtkitError, match="match no region of the style map"):
+    with pytest.raises(ArtkitError, match="a region the style map does not have"):
         studio.paint(style=small_style, doodle=bad, engine="patch")
     assert [p for p in studio.workspace.root.iterdir() if p.name != "styles"] == []
 
@@ -154,13 +169,14 @@ def test_a_corrupt_photo_fails_the_job_and_the_next_one_works(studio, tmp_path):
 
 
 def test_compose_writes_a_player_ready_wav_and_reproduces_bytes(studio):
-    item = studio.compose(progression="blues", bars=1, seed=2)
+    item = studio.compose(chords="C7 | F7", bars=2, seed=2)  # typed chords: one 2-bar chorus
     with wave.open(str(item.path("wav"))) as w:
         seconds = w.getnframes() / w.getframerate()
     assert abs(seconds - item.details["duration"]) < 1e-3 and seconds > 1
     for role in ("midi", "pianoroll", "musicxml", "manifest"):
         assert item.path(role).is_file(), role
-    assert "--bars 1" in item.command and "--wav" in item.command
+    assert "--bars 2" in item.command and "--wav" in item.command
+    assert item.details["bars"] == 2
     reproduce(item, "again.mid")
     assert (item.folder / "again.mid").read_bytes() == item.path("midi").read_bytes()
     assert (item.folder / "again.wav").read_bytes() == item.path("wav").read_bytes()
@@ -210,3 +226,96 @@ def test_unexpected_failures_become_one_line_not_a_traceback():
     (update,) = list(stream(broken))
     assert update.kind == "error" and update.message.startswith("error: ZeroDivisionError")
     assert "internal error" not in update.message and "\n" not in update.message
+
+
+def parse(line: str) -> tuple[list[str], dict]:
+    """Parse an ``artkit ...`` line as the current CLI does (options, types, required values,
+    the capabilities' main actions) without running it: (the command path, its parameters)."""
+    argv = shlex.split(line)
+    assert argv[0] == "artkit"
+    cmd = typer.main.get_command(app)
+    ctx = cmd.make_context("artkit", argv[1:])
+    path = []
+    while hasattr(cmd, "resolve_command"):  # a group: the sub-command (or the main action)
+        name, cmd, rest = cmd.resolve_command(ctx, [*ctx._protected_args, *ctx.args])
+        path.append(name)
+        ctx = cmd.make_context(name, rest, parent=ctx)
+    return path, {k: getattr(v, "value", v) for k, v in ctx.params.items()}
+
+
+CPU = ["--device", "cpu"]
+COMMANDS = [
+    (jobs.doodle_command(engine="neural", preset="draft", iterations=7, seed=3, device=CPU),
+     ["doodle", "paint"], dict(engine="neural", preset="draft", iterations=7, seed=3,
+                               device="cpu", map_=Path("doodle.png"),
+                               style_map=Path("style_sem.png"), output=Path("painting.png"))),
+    (jobs.colorize_command(photo="photo.jpg", method="exemplar", hints=False,
+                           references=["reference-1.png", "reference-2.jpg"], explain=False,
+                           seed=1, device=[]),
+     ["colorize", "run"], dict(method="exemplar", seed=1, inputs=[Path("photo.jpg")],
+                               reference=[Path("reference-1.png"), Path("reference-2.jpg")])),
+    (jobs.colorize_command(photo="photo.png", method="model", hints=False, references=[],
+                           explain=True, seed=0, device=CPU),
+     ["colorize", "run"], dict(method="model", explain=True, device="cpu")),
+    (jobs.music_command(progression=None, chords="Dm7 G7 | Cmaj7", key=None, bars=8,
+                        tempo=90.0, mood="relaxed", patches=2, transition="hard", seed=5,
+                        model="jazz", device=[]),
+     ["music", "compose"], dict(chords="Dm7 G7 | Cmaj7", bars=8, tempo=90.0, mood="relaxed",
+                                patches=2, transition="hard", seed=5, wav=True, pianoroll=True,
+                                musicxml=True, output=Path("piece.mid"))),
+    (jobs.story_command(photo="photo.png", style="my passages.txt", length=40,
+                        temperature=0.5, seed=2, device=CPU),
+     ["story", "tell"], dict(photos=[Path("photo.png")], style="my passages.txt", length=40,
+                             temperature=0.5, seed=2, output=Path("story.md"))),
+    (jobs.explain_command(picture="picture.png", model="fashion-cnn", method="lrp_epsilon",
+                          seed=4, device=[]),
+     ["explain", "show"], dict(image=Path("picture.png"), model="fashion-cnn",
+                               method=["lrp_epsilon"], seed=4, output=Path("explained.png"))),
+]
+
+
+@pytest.mark.parametrize("line,path,expected", COMMANDS,
+                         ids=[f"{c[1][0]}-{i}" for i, c in enumerate(COMMANDS)])
+def test_every_tab_s_command_parses_under_the_current_cli(line, path, expected):
+    got_path, params = parse(line)
+    assert got_path == path
+    assert {k: params[k] for k in expected} == expected
+    assert " compose " not in line, "the music command's main action needs no sub-command word"
+
+
+def test_a_misspelt_option_does_not_parse():
+    with pytest.raises(Exception, match="No such option"):
+        parse("artkit music --barz 4 -o piece.mid")
+
+
+def _photo(path, size=(64, 48)):
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)).save(path)
+    return path
+
+
+@pytest.mark.weights
+def test_explain_item_is_the_command_s_figure(studio, tmp_path, real_weights):
+    real_weights("efficientnet-lite0")
+    item = studio.explain(image=_photo(tmp_path / "p.png"), method="gradient", seed=0)
+    manifest = item.manifest()
+    assert manifest["command"] == "artkit explain"
+    assert "efficientnet-lite0" in manifest["weights"]
+    assert item.details["methods"] == ["gradient"]
+    reproduce(item, "again.png")
+    with Image.open(item.path("figure")) as a, Image.open(item.folder / "again.png") as b:
+        assert np.array_equal(np.asarray(a.convert("RGB")), np.asarray(b.convert("RGB")))
+
+
+@pytest.mark.weights
+def test_story_item_is_the_command_s_story(studio, tmp_path, real_weights):
+    for name in ("efficientnet-lite0", "minilm-l6", "smollm2-135m"):
+        real_weights(name)
+    item = studio.tell(photo=_photo(tmp_path / "p.png"), style="noir", length=20,
+                       temperature=0.7, seed=1)
+    manifest = item.manifest()
+    assert manifest["command"] == "artkit story"
+    assert {"efficientnet-lite0", "minilm-l6", "smollm2-135m"} <= set(manifest["weights"])
+    assert item.details["title"] and item.details["text"]
+    reproduce(item, "again.md")
+    assert (item.folder / "again.md").read_text() == item.path("story").read_text()
