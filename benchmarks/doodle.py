@@ -146,6 +146,12 @@ def floor_table(args) -> tuple[dict, list[str]]:
     """Seconds per full-size step against the floor, at 512×384 and 1024×768."""
     rows, notes = [], []
     sizes = [(512, 384, 12), (1024, 768, 6)]
+
+    def make() -> dict:
+        return table("time per full-size step against the hardware floor",
+                     ["size", "implementation", "steps", "evaluations/step", "s/step",
+                      "floor s/step", "× floor", "sgemm GFLOP/s", "load"], rows)
+
     for w, h, steps in sizes:
         for kind, extra in (("artkit", {}),
                             ("plain", {"match_every": 1, "match_dims": 0, "channels_last": False})):
@@ -156,6 +162,7 @@ def floor_table(args) -> tuple[dict, list[str]]:
                     config={"init": "mean", "tolerance": 0.0, "iterations": n, **extra})
             if r is None:
                 rows.append([f"{w}x{h}", kind, "failed", None, None, None, None, None, None])
+                args.partial(make(), notes)
                 continue
             p = r["phases"][0]
             per_step = (p["seconds"] - p["setup"]) / p["steps"]
@@ -165,11 +172,10 @@ def floor_table(args) -> tuple[dict, list[str]]:
             rows.append([f"{w}x{h}", kind, p["steps"], round(p["evaluations"] / p["steps"], 2),
                          round(per_step, 2), round(floor, 2), round(per_step / floor, 2),
                          round(r["sgemm"] / 1e9, 1), round(r["load"], 1)])
+            args.partial(make(), notes)
     notes.append("floor = (evaluations × (VGG forward + input backward) + re-matchings × forward) "
                  "FLOPs per step ÷ the sgemm rate measured in the same process")
-    return table("time per full-size step against the hardware floor",
-                 ["size", "implementation", "steps", "evaluations/step", "s/step", "floor s/step",
-                  "× floor", "sgemm GFLOP/s", "load"], rows), notes
+    return make(), notes
 
 
 def aa_doodle(args) -> Path:
@@ -265,11 +271,18 @@ def paintings_table(args) -> tuple[dict, list[str]]:
     if args.runs != "all":
         runs = [r for r in runs if r[1] in args.runs.split(",")]
     rows, notes, done = [], [], set()
+
+    def make() -> dict:
+        return table("paintings: Monet + Monet_sem → Coastline_sem (doodle scaled to the size)",
+                     ["run", "size", "wall s", "CPU s", "peak RSS GB", "tiles",
+                      "label fidelity ↑", "style distance ↓", "load"], rows)
+
     for label, name, spec in runs:
         r = run(name, args, **spec)
         size = spec.get("size") or [512, 384]
         if r is None:
             rows.append([label, f"{size[0]}x{size[1]}", "failed", None, None, None, None, None, None])
+            args.partial(make(), notes)
             continue
         doodle = spec.get("doodle") or args.data / DOODLE
         ev = evaluate(r["path"], args.data / STYLE, args.data / STYLE_MAP, doodle)
@@ -285,11 +298,10 @@ def paintings_table(args) -> tuple[dict, list[str]]:
         done.add(name)
         if name == "neural-1024-tiled" and "neural-1024" in done:  # the whole-image run, this run
             notes.append(seam_note(r, args.out / "neural-1024.png"))
+        args.partial(make(), notes)
     notes.append("wall time grows with the machine's load (last column); CPU time is the "
                  "child's own (all threads): on an idle 2-core machine wall ≈ CPU / 2")
-    return table("paintings: Monet + Monet_sem → Coastline_sem (doodle scaled to the size)",
-                 ["run", "size", "wall s", "CPU s", "peak RSS GB", "tiles", "label fidelity ↑",
-                  "style distance ↓", "load"], rows), notes
+    return make(), notes
 
 
 def cuda_tables(args) -> tuple[list[dict], list[str]]:
@@ -387,17 +399,23 @@ def main() -> None:
                          "Coastline_sem.png (neural-doodle's example)")
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"doodle benchmark on {args.device}, {args.threads} threads; load {os.getloadavg()[0]:.1f}")
-    command = "python benchmarks/doodle.py" + ("" if args.device == "cpu" else f" --device {args.device}")
+    command = " ".join(["python benchmarks/doodle.py", *sys.argv[1:]])
     if args.device != "cpu":
         tables, notes = cuda_tables(args)
         save_results("doodle-cuda", tables, command=command, notes=notes)
         return
     tables, notes = [], []
-    for name, fn in (("floor", floor_table), ("paintings", paintings_table)):
-        if name in args.only.split(","):
-            t, n = fn(args)
-            tables.append(t)
-            notes += n
+
+    def partial(t: dict, n: list[str]) -> None:  # what is measured so far: a stopped run keeps it
+        save_results("doodle", tables + [t], command=command + " (stopped before the end)",
+                     notes=notes + n)
+
+    args.partial = partial
+    steps = {"floor": floor_table, "paintings": paintings_table}
+    for name in args.only.split(","):  # in the order given
+        t, n = steps[name](args)
+        tables.append(t)
+        notes += n
     save_results("doodle", tables, command=command, notes=notes)
 
 
