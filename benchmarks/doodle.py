@@ -24,6 +24,7 @@ Tables:
 
 Usage:
     python benchmarks/doodle.py [--threads 2] [--only floor,paintings] [--skip-large]
+                                [--large 1024x768,2048x1536] [--runs neural-512,neural-aa]
     python benchmarks/doodle.py --device cuda
     python benchmarks/doodle.py --calibrate
 Run it under ``flock /tmp/artkit-heavy.lock`` on a shared machine.
@@ -145,6 +146,12 @@ def floor_table(args) -> tuple[dict, list[str]]:
     """Seconds per full-size step against the floor, at 512×384 and 1024×768."""
     rows, notes = [], []
     sizes = [(512, 384, 12), (1024, 768, 6)]
+
+    def make() -> dict:
+        return table("time per full-size step against the hardware floor",
+                     ["size", "implementation", "steps", "evaluations/step", "s/step",
+                      "floor s/step", "× floor", "sgemm GFLOP/s", "load"], rows)
+
     for w, h, steps in sizes:
         for kind, extra in (("artkit", {}),
                             ("plain", {"match_every": 1, "match_dims": 0, "channels_last": False})):
@@ -155,6 +162,7 @@ def floor_table(args) -> tuple[dict, list[str]]:
                     config={"init": "mean", "tolerance": 0.0, "iterations": n, **extra})
             if r is None:
                 rows.append([f"{w}x{h}", kind, "failed", None, None, None, None, None, None])
+                args.partial(make(), notes)
                 continue
             p = r["phases"][0]
             per_step = (p["seconds"] - p["setup"]) / p["steps"]
@@ -164,11 +172,10 @@ def floor_table(args) -> tuple[dict, list[str]]:
             rows.append([f"{w}x{h}", kind, p["steps"], round(p["evaluations"] / p["steps"], 2),
                          round(per_step, 2), round(floor, 2), round(per_step / floor, 2),
                          round(r["sgemm"] / 1e9, 1), round(r["load"], 1)])
+            args.partial(make(), notes)
     notes.append("floor = (evaluations × (VGG forward + input backward) + re-matchings × forward) "
                  "FLOPs per step ÷ the sgemm rate measured in the same process")
-    return table("time per full-size step against the hardware floor",
-                 ["size", "implementation", "steps", "evaluations/step", "s/step", "floor s/step",
-                  "× floor", "sgemm GFLOP/s", "load"], rows), notes
+    return make(), notes
 
 
 def aa_doodle(args) -> Path:
@@ -193,13 +200,31 @@ def aa_doodle(args) -> Path:
 
 
 def tiled_budget(wh: tuple[int, int]) -> float:
-    """A budget (GB) three quarters of what a whole-image run at ``wh`` needs: it must tile."""
+    """A budget (GB) under what a whole-image run at ``wh`` needs, so that it must tile: the
+    largest one whose plan cuts the image at least in two both ways (keeping the full L-BFGS
+    history), else the largest that tiles at all. (A fixed share of the whole-image estimate
+    does not work: the L-BFGS history does not shrink with the tiles, and at three quarters
+    nothing fits.)"""
+    from artkit.core.errors import ArtkitError
     from artkit.doodle import DoodleConfig
     from artkit.doodle.api import plan_run
     from artkit.doodle.scale import GB
 
     whole = plan_run(wh, (512, 384), DoodleConfig(memory=1000.0), "cpu")
-    return round(0.75 * whole.estimate / GB, 2)
+    fallback = None
+    for pct in range(99, 40, -1):
+        gb = round(pct / 100 * whole.estimate / GB, 2)
+        try:
+            plan = plan_run(wh, (512, 384), DoodleConfig(memory=gb), "cpu")
+        except ArtkitError:
+            break
+        if plan.tile and plan.history == whole.history:
+            fallback = fallback or gb
+            if plan.tile <= max(wh) // 2:  # 2x2 tiles or more at 4:3
+                return gb
+    if fallback is None:
+        raise SystemExit(f"no memory budget makes a {wh[0]}x{wh[1]} painting tile")
+    return fallback
 
 
 def seam_note(tiled: dict, whole_path: Path) -> str:
@@ -230,23 +255,34 @@ def paintings_table(args) -> tuple[dict, list[str]]:
     from artkit.doodle.evaluate import evaluate
 
     runs = [("neural, default, 512x384", "neural-512", {})]
-    if not args.skip_large:
+    large = [] if args.skip_large else args.large.split(",")
+    if "1024x768" in large:
         tight = tiled_budget((1024, 768))
         runs += [("neural, default, 1024x768", "neural-1024", {"size": [1024, 768]}),
                  (f"neural, 1024x768 in tiles (--memory {tight:.2f})", "neural-1024-tiled",
-                  {"size": [1024, 768], "config": {"memory": tight}}),
-                 ("neural, default, 2048x1536", "neural-2048", {"size": [2048, 1536]})]
+                  {"size": [1024, 768], "config": {"memory": tight}})]
+    if "2048x1536" in large:
+        runs.append(("neural, default, 2048x1536", "neural-2048", {"size": [2048, 1536]}))
     runs += [("neural, original pipeline (3 phases from flat colours)", "neural-classic",
               {"config": {"phases": 3, "init": "mean"}}),
              ("patch engine", "patch-512", {"config": {"engine": "patch"}}),
              ("neural, default, doodle with anti-aliased seams", "neural-aa",
               {"doodle": str(aa_doodle(args))})]
-    rows, notes = [], []
+    if args.runs != "all":
+        runs = [r for r in runs if r[1] in args.runs.split(",")]
+    rows, notes, done = [], [], set()
+
+    def make() -> dict:
+        return table("paintings: Monet + Monet_sem → Coastline_sem (doodle scaled to the size)",
+                     ["run", "size", "wall s", "CPU s", "peak RSS GB", "tiles",
+                      "label fidelity ↑", "style distance ↓", "load"], rows)
+
     for label, name, spec in runs:
         r = run(name, args, **spec)
         size = spec.get("size") or [512, 384]
         if r is None:
             rows.append([label, f"{size[0]}x{size[1]}", "failed", None, None, None, None, None, None])
+            args.partial(make(), notes)
             continue
         doodle = spec.get("doodle") or args.data / DOODLE
         ev = evaluate(r["path"], args.data / STYLE, args.data / STYLE_MAP, doodle)
@@ -259,13 +295,13 @@ def paintings_table(args) -> tuple[dict, list[str]]:
                 rows.append([f"baseline: {base}", "512x384", None, None, None, None,
                              round(s.label_fidelity, 3), round(s.style_distance, 4), None])
         notes += [f"{name}: {n}" for n in r["notes"] if n.startswith("memory")]
-        if name == "neural-1024-tiled":
+        done.add(name)
+        if name == "neural-1024-tiled" and "neural-1024" in done:  # the whole-image run, this run
             notes.append(seam_note(r, args.out / "neural-1024.png"))
+        args.partial(make(), notes)
     notes.append("wall time grows with the machine's load (last column); CPU time is the "
                  "child's own (all threads): on an idle 2-core machine wall ≈ CPU / 2")
-    return table("paintings: Monet + Monet_sem → Coastline_sem (doodle scaled to the size)",
-                 ["run", "size", "wall s", "CPU s", "peak RSS GB", "tiles", "label fidelity ↑",
-                  "style distance ↓", "load"], rows), notes
+    return make(), notes
 
 
 def cuda_tables(args) -> tuple[list[dict], list[str]]:
@@ -342,6 +378,12 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", help="cpu (default) or cuda: the prepared GPU run")
     ap.add_argument("--only", default="floor,paintings", help="tables to measure")
     ap.add_argument("--skip-large", action="store_true", help="no 1024x768 / 2048x1536 runs")
+    ap.add_argument("--large", default="1024x768,2048x1536",
+                    help="the print sizes to paint (comma-separated; 2048x1536 takes tens of "
+                         "minutes on two cores)")
+    ap.add_argument("--runs", default="all",
+                    help="paintings to run, by name: neural-512, neural-1024, neural-1024-tiled, "
+                         "neural-2048, neural-classic, patch-512, neural-aa (default all)")
     ap.add_argument("--calibrate", action="store_true", help="print the memory model's bytes/pixel")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/doodle"))
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -357,17 +399,23 @@ def main() -> None:
                          "Coastline_sem.png (neural-doodle's example)")
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"doodle benchmark on {args.device}, {args.threads} threads; load {os.getloadavg()[0]:.1f}")
-    command = "python benchmarks/doodle.py" + ("" if args.device == "cpu" else f" --device {args.device}")
+    command = " ".join(["python benchmarks/doodle.py", *sys.argv[1:]])
     if args.device != "cpu":
         tables, notes = cuda_tables(args)
         save_results("doodle-cuda", tables, command=command, notes=notes)
         return
     tables, notes = [], []
-    for name, fn in (("floor", floor_table), ("paintings", paintings_table)):
-        if name in args.only.split(","):
-            t, n = fn(args)
-            tables.append(t)
-            notes += n
+
+    def partial(t: dict, n: list[str]) -> None:  # what is measured so far: a stopped run keeps it
+        save_results("doodle", tables + [t], command=command + " (stopped before the end)",
+                     notes=notes + n)
+
+    args.partial = partial
+    steps = {"floor": floor_table, "paintings": paintings_table}
+    for name in args.only.split(","):  # in the order given
+        t, n = steps[name](args)
+        tables.append(t)
+        notes += n
     save_results("doodle", tables, command=command, notes=notes)
 
 

@@ -484,8 +484,10 @@ def clean_story(body: str, max_words: int) -> tuple[str, int]:
         if words >= max_words:
             break
     text = balance_quotes("\n\n".join(paragraphs))
-    # an unfinished last sentence goes, unless it is all there is
-    if text and text[-1] not in ".!?\"'”’)" and len(split_sentences(text)) > 1:
+    # an unfinished last sentence goes, unless it is all there is (a closing mark ends a sentence
+    # only after its stop: `person’` is unfinished, `there.’` is not)
+    if text and text.rstrip("\"'”’)")[-1:] not in (".", "!", "?") \
+            and len(split_sentences(text)) > 1:
         text = text[:max(text.rfind("."), text.rfind("!"), text.rfind("?")) + 1]
         text = text.rstrip()
     return text.strip(), dropped

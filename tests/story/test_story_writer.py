@@ -41,6 +41,14 @@ def test_a_story_never_ends_on_an_open_quote():
     assert text == "It was late. Could we do something impossible?"
 
 
+def test_a_story_never_ends_on_a_closing_mark_after_an_unfinished_sentence():
+    """The regenerated story gallery's fairytale ended `... said this one person’`."""
+    text, _ = W.clean_story("He came home. And everyone said this one person’", 100)
+    assert text == "He came home."
+    text, _ = W.clean_story("He came home. Then he said ‘hello there.’", 100)
+    assert text == "He came home. Then he said ‘hello there.’"
+
+
 def test_distinct_n_and_repeats():
     assert W.distinct_n("a b c d") == 1.0
     assert W.distinct_n("a b a b a b") == pytest.approx(2 / 5)
