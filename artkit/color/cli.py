@@ -232,7 +232,7 @@ def train_cmd(
         info(f"{len(trained.photos)} photos, loss per epoch "
              + " ".join(f"{v:.3f}" for v in trained.epoch_losses)
              + f", {trained.images_per_second:.1f} images/s", quiet)
-        if target is not None:
+        if target is not None and run.world.is_main:  # under torchrun: rank 0's job
             pats = fit_color_patterns(readout(trained.model), photos_dir, generator=run.generator,
                                       device=run.device, progress=run.progress)
             run.save_with(target, lambda tmp: save_color_patterns(pats, tmp, force=True))
