@@ -335,6 +335,7 @@ class Run:
         self.progress: ProgressBars = ProgressBars(quiet or not is_main())
         self.world: Any = None  # core.distributed.World, set on entry
         self._each_rank = False
+        self.done = 0  # batch items finished (see :meth:`item`)
         self.weights: dict[str, str] = {}
         self.notes: list[str] = []
         self.written: list[Path] = []
@@ -403,12 +404,11 @@ class Run:
                 info(f"note: {note}", self.quiet)
             failed = [name for name, _ in self.failed]
             if self.world.distributed and self._each_rank:  # the batch's summary, from rank 0
-                parts = distributed.all_gather_objects({"written": len(self.written),
-                                                        "failed": failed})
+                parts = distributed.all_gather_objects({"done": self.done, "failed": failed})
                 failed = [name for part in parts for name in part["failed"]]
-                info(f"{self.world.size} processes wrote "
-                     f"{sum(part['written'] for part in parts)} file(s) "
-                     f"({', '.join(str(part['written']) for part in parts)} by rank)", self.quiet)
+                info(f"{sum(part['done'] for part in parts)} input(s) done by "
+                     f"{self.world.size} processes "
+                     f"({', '.join(str(part['done']) for part in parts)} by rank)", self.quiet)
                 if failed:
                     raise SharedError(f"{len(failed)} input(s) failed: " + ", ".join(failed))
             if failed:
@@ -511,6 +511,7 @@ class Run:
             yield
             if self.plan.pending:
                 self.commit()
+            self.done += 1
         except ArtkitError as exc:
             self.plan.discard()
             self.failed.append((name, exc.one_line()))
