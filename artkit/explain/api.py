@@ -234,6 +234,18 @@ def load_patterns(explainable: Explainable, path: str | os.PathLike | Patterns |
 # --------------------------------------------------------------------------------- data
 
 
+def _folder_images(src: str) -> tuple[Path, list[Path]]:
+    """The images of a data folder (none when it holds none)."""
+    folder = Path(src)
+    if not folder.is_dir():
+        raise ArtkitError(f"data folder '{folder}' does not exist",
+                          "give a folder of images (or fashion-mnist for the Fashion-MNIST CNN)")
+    try:
+        return folder, list_images([folder])
+    except ArtkitError:
+        return folder, []
+
+
 def image_inputs(explainable: Explainable, source: str | os.PathLike, *, crops: int = 1,
                  limit: int | None = None, generator: torch.Generator | None = None,
                  progress: ProgressCallback | None = None) -> Iterator[torch.Tensor]:
@@ -252,14 +264,7 @@ def image_inputs(explainable: Explainable, source: str | os.PathLike, *, crops: 
         x, _ = load_split("test" if src.endswith(":test") else "train")
         yield from (x[:limit] if limit else x)
         return
-    folder = Path(src)
-    if not folder.is_dir():
-        raise ArtkitError(f"data folder '{folder}' does not exist",
-                          "give a folder of images (or fashion-mnist for the Fashion-MNIST CNN)")
-    try:
-        files = list_images([folder])
-    except ArtkitError:
-        files = []
+    folder, files = _folder_images(src)
     gen = default_generator(generator)
     n = 0
     for i, f in enumerate(files):
@@ -322,14 +327,7 @@ def _fit_units(explainable: Explainable, data: str | os.PathLike, crops: int,
     if src.startswith("fashion-mnist"):
         x = list(image_inputs(explainable, src, limit=limit))  # checks that the model fits
         return (len(x) + 15) // 16, lambda k, gen: torch.stack(x[16 * k:16 * k + 16])
-    folder = Path(src)
-    if not folder.is_dir():
-        raise ArtkitError(f"data folder '{folder}' does not exist",
-                          "give a folder of images (or fashion-mnist for the Fashion-MNIST CNN)")
-    try:
-        files = list_images([folder])
-    except ArtkitError:
-        files = []
+    folder, files = _folder_images(src)
     if not files:
         raise ArtkitError(f"no readable images in '{folder}'", "add .jpg/.png files to it")
     counts = [crops] * len(files)  # inputs per image: the image, then crops - 1 random crops
