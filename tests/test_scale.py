@@ -265,7 +265,17 @@ def test_cli_under_two_processes(job, tmp_path):
     art = ["-m", "artkit"]
     train = ["colorize", "train", str(job / "photos"), "-o", "m.safetensors", "--size", "32",
              "--batch", "4", "--crops", "2", "--backbone", "tiny", "--device", "cpu"]
-    ok(launch(art + train + ["--epochs", "1"], 1, tmp_path))
+    from typer.testing import CliRunner
+
+    from artkit.cli import app
+
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:  # one process, in this one: the checkpoint the two processes resume
+        res = CliRunner().invoke(app, train + ["--epochs", "1", "-q"])
+    finally:
+        os.chdir(cwd)
+    assert res.exit_code == 0, res.output
     res = launch(art + train + ["--epochs", "2", "--resume", "--force"], 2, tmp_path)  # 1 → 2
     ok(res)
     assert "wrote m.safetensors" in res[0].stderr and res[1].stderr == "" and res[1].stdout == ""
