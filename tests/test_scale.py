@@ -337,3 +337,20 @@ def test_a_dead_rank_ends_the_job_with_one_clear_line(job, tmp_path):
     lines = res[0].stderr.strip().splitlines()
     assert len(lines) == 1 and "another process stopped" in lines[0], res[0].stderr[-800:]
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_explain_show_a_folder_under_two_processes(job, tmp_path):
+    """``explain show DIR``: each picture once, by the rank that made it; a rerun skips them."""
+    argv = ["-m", "artkit", "explain", "show", str(job / "gray"), "--model", "fashion-cnn",
+            "--method", "patternattribution", "-o", "ex", "--device", "cpu"]
+    res = launch(argv, 2, tmp_path)
+    ok(res)
+    assert sorted(p.name for p in (tmp_path / "ex").glob("*.png")) == \
+        [f"g{i:02d}.png" for i in range(20)]
+    assert "20 input(s) done by 2 processes (10, 10 by rank)" in res[0].stderr
+    assert res[1].stderr == ""
+    manifest = json.loads((tmp_path / "ex" / "g07.json").read_text())
+    assert manifest["extra"]["input"] == str(job / "gray" / "g07.png")
+    res = launch(argv, 1, tmp_path)
+    ok(res)
+    assert "skipping 20 photo(s)" in res[0].stderr
