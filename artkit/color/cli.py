@@ -12,9 +12,8 @@ import typer
 
 from artkit.core.cli import (DeviceOpt, ForceOpt, JsonOpt, ModelOpt, OptionalOutputOpt, OutputOpt,
                              QuietOpt, Run, SeedOpt, VerboseOpt, capability_app, command, info,
-                             print_table)
+                             print_table, skip_done)
 from artkit.core.errors import ArtkitError
-from artkit.core.manifest import is_complete
 
 app = capability_app(
     "Colour black-and-white photos: learned (model), by example (exemplar) or from scribbles "
@@ -142,13 +141,10 @@ def run_cmd(
                   reference=reference, model=model, render_size=render_size,
                   keep_color_input=keep_color_input, saturation=saturation, explain=explain,
                   explain_method=explain_method)
-    done = []
-    if len(plan) > 1 and not force:  # a rerun of a batch skips the photos already coloured
-        done = [p for p in plan if is_complete(p.dst, "artkit colorize", params, source=p.src)
-                and (p.explain is None or p.explain.is_file())]
-        info(f"skipping {len(done)} photo(s) coloured by an earlier run with the same "
-             "settings (--force redoes them)", quiet or not done)
-        plan = [p for p in plan if p not in done]
+    batch = len(plan) > 1
+    if batch and not force:  # a rerun of a batch skips the photos already coloured
+        plan = skip_done(plan, "artkit colorize", params, quiet=quiet, verb="coloured",
+                         outputs=lambda p: (p.src, [p.dst] + ([p.explain] if p.explain else [])))
         if not plan:
             return
     run = Run("artkit colorize", params=params, force=force, quiet=quiet, verbose=verbose,
@@ -160,7 +156,7 @@ def run_cmd(
             run.image_output(p.explain, manifest=False, what="explanation")
     with run:
         colorizer = Colorizer(model_path, device=run.device, methods=(resolved,))
-        plan = run.split(plan) if len(plan) + len(done) > 1 else plan  # torchrun: this rank's
+        plan = run.split(plan) if batch else plan  # under torchrun: this rank's share
         for i, p in enumerate(plan):
             report(run.progress, "photos", i, len(plan), p.src.name)
             with run.item(str(p.src)) if run.world.size > 1 or len(plan) > 1 \

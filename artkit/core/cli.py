@@ -171,6 +171,27 @@ def info(message: str, quiet: bool = False) -> None:
         typer.echo(message, err=True)
 
 
+def skip_done(items: Sequence[Any], command: str, params: dict[str, Any], *,
+              outputs: Callable[[Any], tuple[Any, Sequence[Any]]], quiet: bool = False,
+              verb: str = "done", ignore: tuple[str, ...] = ("inputs",)) -> list[Any]:
+    """A batch's rerun: the items still to do. ``outputs(item)`` gives ``(source, [paths])``;
+    an item is done when its first path's manifest names ``source`` with the same ``params``
+    (:func:`artkit.core.manifest.is_complete`) and its other paths exist. Says how many were
+    skipped (rank 0 only)."""
+    from artkit.core.manifest import is_complete
+
+    todo = []
+    for item in items:
+        source, paths = outputs(item)
+        if not (is_complete(paths[0], command, params, source=source, ignore=ignore)
+                and all(os.path.isfile(p) for p in paths[1:])):
+            todo.append(item)
+    skipped = len(items) - len(todo)
+    info(f"skipping {skipped} photo(s) {verb} by an earlier run with the same settings "
+         "(--force redoes them)", quiet or not skipped)
+    return todo
+
+
 # --------------------------------------------------------------------------------- progress
 
 

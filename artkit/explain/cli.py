@@ -22,9 +22,9 @@ from artkit.core.cli import (
     command,
     info,
     print_table,
+    skip_done,
 )
 from artkit.core.errors import ArtkitError
-from artkit.core.manifest import is_complete
 
 app = capability_app("PatternNet and PatternAttribution heatmaps: what a network looks at.",
                      default="show")
@@ -93,11 +93,8 @@ def show_cmd(
                   patterns=str(patterns) if patterns else None, overlay=overlay)
     jobs = _folder_jobs(image, output) if image.is_dir() else [(image, output)]
     if image.is_dir() and not force:  # a rerun skips the photos already explained
-        done = [j for j in jobs if is_complete(j[1], "artkit explain", params, source=j[0],
-                                               ignore=())]
-        info(f"skipping {len(done)} photo(s) explained by an earlier run with the same settings "
-             "(--force redoes them)", quiet or not done)
-        jobs = [j for j in jobs if j not in done]
+        jobs = skip_done(jobs, "artkit explain", params, outputs=lambda j: (j[0], [j[1]]),
+                         quiet=quiet, verb="explained", ignore=())
         if not jobs:
             return
     run = Run("artkit explain", params=params, force=force, quiet=quiet, verbose=verbose,
