@@ -150,8 +150,9 @@ def _check_split(n_train: int, batch_size: int, w: distributed.World, net: nn.Mo
     if min(batch_size, last) < w.size and p > 0:
         raise ArtkitError(f"a batch of {min(batch_size, last)} rows cannot be split across "
                           f"{w.size} processes while dropout draws masks",
-                          f"use a --batch-size of at least {w.size} whose last batch "
-                          f"({n_train} rows in all) also has {w.size} rows, or fewer processes")
+                          f"use at most {min(batch_size, last)} processes, or a batch size "
+                          f"(train(batch_size=...)) whose last batch of the {n_train} rows "
+                          f"also has {w.size}")
 
 
 def lstm_shapes(prefix: str, n_in: int, hidden: int) -> dict[str, tuple[int, ...]]:
