@@ -27,6 +27,7 @@ from artkit.classify.features import check_backbone, extract_features, image_fil
 from artkit.classify.head import C_GRID, LogisticHead, choose_C, fit_logistic
 from artkit.classify.report import cross_validate
 from artkit.classify.robustness import evaluate_robustness
+from artkit.core import distributed
 from artkit.core.errors import ArtkitError
 from artkit.core.images import load_image
 from artkit.core.progress import ProgressCallback, track
@@ -214,7 +215,7 @@ def scan_dataset(data_dir: str | os.PathLike) -> tuple[list[str], dict[str, list
 
 def train(data_dir: str | os.PathLike, backbone: str = "efficientnet-lite0", folds: int = 5,
           seed: int = 0, progress: ProgressCallback | None = None, *,
-          device: str | torch.device = "auto", grid=C_GRID) -> Classifier:
+          device: str | torch.device = "auto", grid=C_GRID) -> Classifier | None:
     """Train a classifier on ``data_dir/<label>/<image>`` and cross-validate it (nothing is
     written: call ``.save(path)`` on the result).
 
@@ -227,9 +228,13 @@ def train(data_dir: str | os.PathLike, backbone: str = "efficientnet-lite0", fol
         device: where to compute features.
         grid: C values for the inner cross-validation.
 
+    Under torchrun (the process group joined) the features are extracted by all ranks, each
+    its share of the files, and gathered; rank 0 alone cross-validates and fits the head.
+
     Returns:
         The classifier fitted on every readable image; ``report`` holds the cross-validation
         figures, the ``skipped`` files and ``duplicates`` (same bytes under different labels).
+        ``None`` on the ranks other than 0 under torchrun.
 
     Raises:
         ArtkitError: bad folder layout, fewer than 2 usable labels, or fewer than 2 folds.
@@ -258,6 +263,8 @@ def train(data_dir: str | os.PathLike, backbone: str = "efficientnet-lite0", fol
         if h in seen and label_of[seen[h]] != label_of[p]:
             duplicates.append([str(seen[h]), str(p)])
         seen.setdefault(h, p)
+    if not distributed.active().is_main:
+        return None
     rep = cross_validate(fs.features, y, labels, folds=folds, seed=seed, grid=grid,
                          progress=progress)
     C, _ = choose_C(fs.features, y, len(labels), grid, 3, seed)

@@ -102,6 +102,8 @@ def train_cmd(
 
         clf = train(data_dir, backbone=backbone, folds=folds, seed=seed, progress=run.progress,
                     device=run.device)
+        if clf is None:  # under torchrun: a rank other than 0, its features handed over
+            return
         rep = clf.report
         extra = {"accuracy": rep["accuracy"], "zeror": rep["zeror"]}
         run.save_with(out, lambda tmp: clf.save(tmp, force=True), extra=extra)
@@ -168,7 +170,7 @@ def predict_cmd(
             ex = Explainer(load_model(str(model), run.device), device=run.device)
             run.use(ex.weights)
             target_of = {p.path: clf.labels.index(p.label) for p in res.items}
-            for f, out in zip(files, outs):
+            for f, out in run.split(zip(files, outs)):  # under torchrun: this rank's share
                 if f not in target_of:
                     continue
                 with run.item(str(f)):

@@ -16,6 +16,7 @@ from typing import Iterable
 import torch
 
 from artkit import nets
+from artkit.core import distributed
 from artkit.core.errors import ArtkitError
 from artkit.core.files import atomic_path
 from artkit.core.images import IMAGE_SUFFIXES, list_images, load_image
@@ -104,8 +105,8 @@ def _write_cached(backbone: str, digest: str, vec: torch.Tensor) -> None:
 
 def extract_features(paths: Iterable[str | Path], backbone: str = "efficientnet-lite0", *,
                      device: str | torch.device = "cpu", batch_size: int = 16,
-                     use_cache: bool = True,
-                     progress: ProgressCallback | None = None) -> FeatureSet:
+                     use_cache: bool = True, progress: ProgressCallback | None = None,
+                     _local: bool = False) -> FeatureSet:
     """Pooled backbone features of image files, through the on-disk cache.
 
     Args:
@@ -116,11 +117,20 @@ def extract_features(paths: Iterable[str | Path], backbone: str = "efficientnet-
         use_cache: read and write the feature cache.
         progress: optional progress callback (task ``"features"``).
 
+    Under torchrun (the process group joined) each rank extracts every ``size``-th file and
+    the rows are gathered, so every rank returns the whole set, in the order of ``paths``.
+
     Returns:
         A :class:`FeatureSet`; unreadable files are listed in ``skipped``, not raised.
     """
     spec = check_backbone(backbone)
     paths = [Path(p) for p in paths]
+    w = distributed.active()
+    if w.distributed and not _local:
+        mine = extract_features(distributed.shard(paths, w), backbone, device=device,
+                                batch_size=batch_size, use_cache=use_cache, progress=progress,
+                                _local=True)
+        return _gathered(paths, mine, spec["dim"])
     total = len(paths)
     rows: dict[int, torch.Tensor] = {}
     hashes: dict[int, str] = {}
@@ -174,3 +184,25 @@ def extract_features(paths: Iterable[str | Path], backbone: str = "efficientnet-
     return FeatureSet(paths=[paths[i] for i in keep], hashes=[hashes[i] for i in keep],
                       features=feats, skipped=[(paths[i], skipped[i]) for i in sorted(skipped)],
                       computed=len([i for i, _ in todo if i in rows]))
+
+
+def _gathered(paths: list[Path], mine: FeatureSet, dim: int) -> FeatureSet:
+    """Every rank's share of a :class:`FeatureSet` put together, in the order of ``paths``."""
+    parts = distributed.all_gather_objects({
+        "paths": [str(p) for p in mine.paths], "hashes": mine.hashes, "computed": mine.computed,
+        "skipped": [[str(p), why] for p, why in mine.skipped]})
+    rows = distributed.gather_rows(mine.features.float().contiguous())  # [(n_r, D)] by rank
+    position = {str(p): i for i, p in enumerate(paths)}
+    found: dict[int, tuple[str, torch.Tensor]] = {}
+    skipped: dict[int, str] = {}
+    for part, feats in zip(parts, rows):
+        for p, digest, vec in zip(part["paths"], part["hashes"], feats):
+            found[position[p]] = (digest, vec)
+        for p, why in part["skipped"]:
+            skipped[position[p]] = why
+    keep = sorted(found)
+    return FeatureSet(paths=[paths[i] for i in keep], hashes=[found[i][0] for i in keep],
+                      features=(torch.stack([found[i][1] for i in keep]) if keep
+                                else torch.zeros(0, dim)),  # (N, D)
+                      skipped=[(paths[i], skipped[i]) for i in sorted(skipped)],
+                      computed=sum(part["computed"] for part in parts))

@@ -12,7 +12,7 @@ import typer
 
 from artkit.core.cli import (DeviceOpt, ForceOpt, JsonOpt, ModelOpt, OptionalOutputOpt, OutputOpt,
                              QuietOpt, Run, SeedOpt, VerboseOpt, capability_app, command, info,
-                             print_table)
+                             print_table, skip_done)
 from artkit.core.errors import ArtkitError
 
 app = capability_app(
@@ -141,6 +141,12 @@ def run_cmd(
                   reference=reference, model=model, render_size=render_size,
                   keep_color_input=keep_color_input, saturation=saturation, explain=explain,
                   explain_method=explain_method)
+    batch = len(plan) > 1
+    if batch and not force:  # a rerun of a batch skips the photos already coloured
+        plan = skip_done(plan, "artkit colorize", params, quiet=quiet, verb="coloured",
+                         outputs=lambda p: (p.src, [p.dst] + ([p.explain] if p.explain else [])))
+        if not plan:
+            return
     run = Run("artkit colorize", params=params, force=force, quiet=quiet, verbose=verbose,
               seed=seed, device=device,
               inputs=[p.src for p in plan] + [hints] + list(reference or []))
@@ -150,9 +156,11 @@ def run_cmd(
             run.image_output(p.explain, manifest=False, what="explanation")
     with run:
         colorizer = Colorizer(model_path, device=run.device, methods=(resolved,))
+        plan = run.split(plan) if batch else plan  # under torchrun: this rank's share
         for i, p in enumerate(plan):
             report(run.progress, "photos", i, len(plan), p.src.name)
-            with run.item(str(p.src)) if len(plan) > 1 else contextlib.nullcontext():
+            with run.item(str(p.src)) if run.world.size > 1 or len(plan) > 1 \
+                    else contextlib.nullcontext():
                 res = colorizer.colorize(
                     p.src, resolved, hints=_hints_for(hints, p.src, len(plan)),
                     reference=reference or None, render_size=render_size,
@@ -232,7 +240,7 @@ def train_cmd(
         info(f"{len(trained.photos)} photos, loss per epoch "
              + " ".join(f"{v:.3f}" for v in trained.epoch_losses)
              + f", {trained.images_per_second:.1f} images/s", quiet)
-        if target is not None:
+        if target is not None and run.world.is_main:  # under torchrun: rank 0's job
             pats = fit_color_patterns(readout(trained.model), photos_dir, generator=run.generator,
                                       device=run.device, progress=run.progress)
             run.save_with(target, lambda tmp: save_color_patterns(pats, tmp, force=True))

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from artkit.color.model import ColorModel, ColorModelConfig, rebalance_weights
+from artkit.core import distributed
 from artkit.core.checkpoint import load_checkpoint, save_checkpoint
 from artkit.core.config import Config, param
 from artkit.core.errors import ArtkitError
@@ -140,26 +141,40 @@ def load_photos(photos: str | os.PathLike | Iterable[str | os.PathLike], max_sid
     return images, names, skipped
 
 
-def random_crops(photos: list[torch.Tensor], n: int, size: int, min_scale: float,
-                 gen: torch.Generator) -> torch.Tensor:
-    """``n`` random crops resized to ``size``², randomly flipped: (n, 3, size, size)."""
-    out = []
+def crop_boxes(photos: list[torch.Tensor], n: int, min_scale: float,
+               gen: torch.Generator) -> list[tuple[int, int, int, int, bool]]:
+    """Draw ``n`` random crops: ``(photo, y, x, side, flip)`` each. Drawing is cheap, so under
+    torchrun every rank draws the whole global batch (the generators stay in step) and cuts
+    only its own share of it."""
+    boxes = []
     for _ in range(n):
-        img = photos[int(torch.randint(len(photos), (1,), generator=gen))]
-        H, W = img.shape[-2:]
-        short = min(H, W)
+        k = int(torch.randint(len(photos), (1,), generator=gen))
+        H, W = photos[k].shape[-2:]
         s = min_scale + (1 - min_scale) * float(torch.rand((), generator=gen))
-        side = max(8, int(short * s))
+        side = max(8, int(min(H, W) * s))
         y = int(torch.randint(H - side + 1, (1,), generator=gen))
         x = int(torch.randint(W - side + 1, (1,), generator=gen))
-        crop = img[:, :, y:y + side, x:x + side]
+        boxes.append((k, y, x, side, float(torch.rand((), generator=gen)) < 0.5))
+    return boxes
+
+
+def cut_crops(photos: list[torch.Tensor], boxes: list[tuple[int, int, int, int, bool]],
+              size: int) -> torch.Tensor:
+    """The crops ``boxes`` name, resized to ``size``² (and flipped): (n, 3, size, size)."""
+    out = []
+    for k, y, x, side, flip in boxes:
+        crop = photos[k][:, :, y:y + side, x:x + side]
         mode = "area" if side >= size else "bilinear"
         crop = F.interpolate(crop, size=(size, size), mode=mode,
                              **({} if mode == "area" else {"align_corners": False}))
-        if float(torch.rand((), generator=gen)) < 0.5:
-            crop = crop.flip(-1)
-        out.append(crop)
+        out.append(crop.flip(-1) if flip else crop)
     return torch.cat(out).clamp(0, 1)
+
+
+def random_crops(photos: list[torch.Tensor], n: int, size: int, min_scale: float,
+                 gen: torch.Generator) -> torch.Tensor:
+    """``n`` random crops resized to ``size``², randomly flipped: (n, 3, size, size)."""
+    return cut_crops(photos, crop_boxes(photos, n, min_scale, gen), size)
 
 
 def chroma_statistics(photos: list[torch.Tensor], model: ColorModel, lam: float) -> None:
@@ -190,11 +205,17 @@ def train(photos: str | os.PathLike | Iterable[str | os.PathLike], *,
         photos: a folder of colour photos (sub-folders included), or several files and folders.
         config: training settings (validated here).
         checkpoint: where to write a checkpoint after every epoch (``None``: nowhere).
-        resume: continue from ``checkpoint`` (which must exist and match the settings).
+        resume: continue from ``checkpoint`` (which must exist and match the settings; it may
+            have been written by any number of processes).
         device: where the networks run.
         generator: draws the decoder's initial weights and every crop.
         pretrained: use the pretrained backbone (false only in tests).
         progress: progress callback (task ``"train"``, metrics loss and img/s).
+
+    Under torchrun (after :func:`artkit.core.distributed.setup`) the work is data-parallel:
+    every rank draws the same global batch of crop boxes, cuts and runs its interleaved share,
+    weights its loss by its share of the global batch and sums the gradients with the others,
+    so each optimiser step is the one a single process takes; rank 0 alone writes checkpoints.
 
     Returns:
         A :class:`TrainedColorizer`; nothing is written except the checkpoint.
@@ -208,6 +229,11 @@ def train(photos: str | os.PathLike | Iterable[str | os.PathLike], *,
     if resume and checkpoint is None:
         raise ArtkitError("nothing to resume from: no checkpoint given")
     dev = resolve_device(device)
+    w = distributed.active()
+    if config.batch < w.size:
+        raise ArtkitError(f"--batch {config.batch} is smaller than the {w.size} processes",
+                          f"give every process at least one crop: --batch {w.size} or more")
+    share = distributed.share_of(config.batch, w)  # the rows of each global batch run here
     gen = default_generator(generator)
     seed = generator_seed(gen)
     images, names, skipped = load_photos(photos)
@@ -242,20 +268,23 @@ def train(photos: str | os.PathLike | Iterable[str | os.PathLike], *,
             at = epoch * steps + step
             for group in opt.param_groups:  # cosine decay to 5 %
                 group["lr"] = config.lr * (0.05 + 0.475 * (1 + math.cos(math.pi * at / total)))
-            rgb = random_crops(images, config.batch, config.size, config.min_scale, epoch_gen)
-            lab = rgb_to_lab(rgb.to(dev))  # (B, 3, S, S)
+            boxes = crop_boxes(images, config.batch, config.min_scale, epoch_gen)
+            rgb = cut_crops(images, [boxes[i] for i in share], config.size)
+            lab = rgb_to_lab(rgb.to(dev))  # (b, 3, S, S), this rank's b of the global batch
             loss = model.loss(lab[:, :1], lab[:, 1:])
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss * (len(share) / config.batch)).backward()  # ranks' sum: the global mean
+            distributed.all_reduce_gradients(model.decoder)
             opt.step()
             value = loss.detach().item()
-            run += value
+            run += value * len(share) / config.batch
             seen += config.batch
             rate = seen / max(time.perf_counter() - t_train, 1e-9)
             report(progress, "train", at + 1, total, f"epoch {epoch + 1}/{config.epochs}",
                    loss=value, img_s=round(rate, 1))
-        losses.append(run / steps)
-        if checkpoint is not None:
+        losses.append(float(distributed.all_reduce(torch.tensor([run / steps],
+                                                               dtype=torch.float64))))
+        if checkpoint is not None and w.is_main:
             save_checkpoint(checkpoint, model.decoder, opt, run=RUN, epoch=epoch + 1,
                             meta={"settings": settings, "losses": losses, "photos": names})
     model.eval()

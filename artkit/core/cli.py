@@ -99,9 +99,30 @@ def capability_app(help: str, *, default: str | None = None, epilog: str | None 
                        add_completion=False, context_settings={"help_option_names": ["-h", "--help"]})
 
 
+def rank() -> int:
+    """This process's rank under torchrun (``RANK``; 0 outside it). Read from the environment,
+    so this module still imports no torch."""
+    try:
+        return int(os.environ.get("RANK") or 0)
+    except ValueError:
+        return 0
+
+
+def is_main() -> bool:
+    """Rank 0 (or no torchrun): the process that prints summaries, tables and progress."""
+    return rank() == 0
+
+
+class SharedError(ArtkitError):
+    """An error every rank of a torchrun job raises alike (bad input, an output that exists):
+    rank 0 alone prints it, the other ranks exit 1 quietly."""
+
+
 def error(message: str, code: int = 1) -> typer.Exit:
-    """Print ``error: message`` on stderr (one line) and return an Exit to raise."""
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    """Print ``error: message`` on stderr (one line) and return an Exit to raise. Under torchrun
+    ranks other than 0 say which rank they are."""
+    who = f"rank {rank()}: " if not is_main() and not message.startswith("rank ") else ""
+    typer.echo(f"error: {who}{' '.join(message.split())}", err=True)
     return typer.Exit(code)
 
 
@@ -113,6 +134,10 @@ def guarded(fn: Callable) -> Callable:
     def wrapper(*a, **kw):
         try:
             return fn(*a, **kw)
+        except SharedError as exc:
+            if not is_main():
+                raise typer.Exit(1) from None
+            raise error(exc.one_line()) from None
         except ArtkitError as exc:
             raise error(exc.one_line()) from None
         except KeyboardInterrupt:
@@ -141,9 +166,30 @@ def command(app: typer.Typer, name: str, *, hidden: bool = False, **kwargs) -> C
 
 
 def info(message: str, quiet: bool = False) -> None:
-    """A summary line on stderr (suppressed by --quiet)."""
-    if not quiet:
+    """A summary line on stderr (suppressed by --quiet, and on every rank but 0 under torchrun)."""
+    if not quiet and is_main():
         typer.echo(message, err=True)
+
+
+def skip_done(items: Sequence[Any], command: str, params: dict[str, Any], *,
+              outputs: Callable[[Any], tuple[Any, Sequence[Any]]], quiet: bool = False,
+              verb: str = "done", ignore: tuple[str, ...] = ("inputs",)) -> list[Any]:
+    """A batch's rerun: the items still to do. ``outputs(item)`` gives ``(source, [paths])``;
+    an item is done when its first path's manifest names ``source`` with the same ``params``
+    (:func:`artkit.core.manifest.is_complete`) and its other paths exist. Says how many were
+    skipped (rank 0 only)."""
+    from artkit.core.manifest import is_complete
+
+    todo = []
+    for item in items:
+        source, paths = outputs(item)
+        if not (is_complete(paths[0], command, params, source=source, ignore=ignore)
+                and all(os.path.isfile(p) for p in paths[1:])):
+            todo.append(item)
+    skipped = len(items) - len(todo)
+    info(f"skipping {skipped} photo(s) {verb} by an earlier run with the same settings "
+         "(--force redoes them)", quiet or not skipped)
+    return todo
 
 
 # --------------------------------------------------------------------------------- progress
@@ -232,6 +278,8 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
                 data: Any = None, as_json: bool = False, quiet: bool = False) -> None:
     """Print a table on stdout: aligned when stdout is a terminal, tab-separated with every
     value whole when it is piped; with ``as_json`` the JSON of ``data`` (or of the rows)."""
+    if not is_main():  # under torchrun rank 0 alone prints
+        return
     rows = [[_cell(v) for v in r] for r in rows]
     if as_json:
         payload = data if data is not None else [dict(zip(columns, r)) for r in rows]
@@ -287,6 +335,12 @@ class Run:
         seed: the seed (a CPU ``torch.Generator`` is made from it as :attr:`generator`).
         device: a device spec (resolved on entry as :attr:`device`); ``None`` for no device.
         inputs: files the command reads; no output may be written onto one.
+
+    Under torchrun every rank enters the block (joining the process group and taking its
+    device, see :mod:`artkit.core.distributed`), rank 0 alone checks the planned outputs, shows
+    progress, prints and writes; the files other ranks save are dropped — except in a batch
+    split with :meth:`split`, where each rank writes the outputs it makes and rank 0 prints the
+    summary.
     """
 
     def __init__(self, command: str, *, params: dict[str, Any] | None = None,
@@ -299,7 +353,10 @@ class Run:
         self.plan = OutputPlan(force=force, inputs=[p for p in inputs if isinstance(p, (str, os.PathLike))])
         self.device = None
         self.generator = None
-        self.progress: ProgressBars = ProgressBars(quiet)
+        self.progress: ProgressBars = ProgressBars(quiet or not is_main())
+        self.world: Any = None  # core.distributed.World, set on entry
+        self._each_rank = False
+        self.done = 0  # batch items finished (see :meth:`item`)
         self.weights: dict[str, str] = {}
         self.notes: list[str] = []
         self.written: list[Path] = []
@@ -322,12 +379,28 @@ class Run:
     # ---- the block
 
     def __enter__(self) -> "Run":
+        from artkit.core import distributed
         from artkit.core.runtime import make_generator, resolve_device
 
-        self.plan.check()
+        self.world = distributed.world()
+        if not self.world.distributed:
+            self.plan.check()
+            if self.device_spec is not None:
+                self.device = resolve_device(self.device_spec)
+        else:  # join the group, then rank 0 checks the outputs and tells the others
+            self.world, dev = distributed.setup(self.device_spec or "cpu")
+            self.device = dev if self.device_spec is not None else None
+            problem = None
+            if self.world.is_main:
+                try:
+                    self.plan.check()
+                except ArtkitError as exc:
+                    problem = [exc.message, exc.hint]
+            problem = distributed.broadcast_object(problem)
+            if problem:
+                distributed.teardown()
+                raise SharedError(*problem)
         quiet_third_party(self.verbose)
-        if self.device_spec is not None:
-            self.device = resolve_device(self.device_spec)
         if self.seed is not None:
             self.generator = make_generator(self.seed, "cpu")
         self._recording = recording()
@@ -337,20 +410,43 @@ class Run:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        from artkit.core import distributed
+
         self._timer.__exit__()
         self.progress.__exit__(exc_type, exc, tb)
         self._recording.__exit__(exc_type, exc, tb)
-        if exc_type is not None:
-            self.plan.discard()
+        try:
+            if exc_type is not None:
+                self.plan.discard()
+                return False
+            if self.plan.pending:
+                self.commit()
+            for note in self.notes:
+                info(f"note: {note}", self.quiet)
+            failed = [name for name, _ in self.failed]
+            if self.world.distributed and self._each_rank:  # the batch's summary, from rank 0
+                parts = distributed.all_gather_objects({"done": self.done, "failed": failed})
+                failed = [name for part in parts for name in part["failed"]]
+                info(f"{sum(part['done'] for part in parts)} input(s) done by "
+                     f"{self.world.size} processes "
+                     f"({', '.join(str(part['done']) for part in parts)} by rank)", self.quiet)
+                if failed:
+                    raise SharedError(f"{len(failed)} input(s) failed: " + ", ".join(failed))
+            if failed:
+                raise ArtkitError(f"{len(failed)} input(s) failed: " + ", ".join(failed))
             return False
-        if self.plan.pending:
-            self.commit()
-        for note in self.notes:
-            info(f"note: {note}", self.quiet)
-        if self.failed:
-            raise ArtkitError(f"{len(self.failed)} input(s) failed: "
-                              + ", ".join(name for name, _ in self.failed))
-        return False
+        finally:
+            if self.world is not None and self.world.distributed:
+                distributed.teardown()
+
+    def split(self, items: Iterable[Any]) -> list[Any]:
+        """This process's share of a batch's items (all of them outside torchrun): every
+        ``size``-th item from position ``rank``, so sort them first. From then on each rank
+        writes the outputs it makes, and the run ends with a summary from rank 0."""
+        from artkit.core.distributed import shard
+
+        self._each_rank = True
+        return shard(list(items), self.world)
 
     @property
     def seconds(self) -> float:
@@ -368,6 +464,8 @@ class Run:
             weights.update(getattr(result, "weights", {}) or {})
             notes = list(getattr(result, "notes", []) or [])
             extra = {**({"notes": notes} if notes else {}), **(extra or {})}
+        if self.world is not None and self.world.distributed:
+            extra = {**(extra or {}), "processes": self.world.size}
         return build_manifest(self.command, self.params, seed=self.seed,
                               device=None if self.device is None else str(self.device),
                               weights=weights, wall_time=self.seconds, extra=extra)
@@ -413,7 +511,11 @@ class Run:
         self._with_manifest(Path(path), self.manifest(result=result, extra=extra))
 
     def commit(self) -> list[Path]:
-        """Write every staged file now; prints ``wrote ...``."""
+        """Write every staged file now; prints ``wrote ...``. Under torchrun only rank 0 writes
+        (every rank in a batch split with :meth:`split`)."""
+        if self.world is not None and not self.world.is_main and not self._each_rank:
+            self.plan.discard()
+            return []
         done = self.plan.commit()
         self.written += done
         shown = [str(p) for p in done if not p.name.endswith(".json") or len(done) == 1]
@@ -430,6 +532,7 @@ class Run:
             yield
             if self.plan.pending:
                 self.commit()
+            self.done += 1
         except ArtkitError as exc:
             self.plan.discard()
             self.failed.append((name, exc.one_line()))

@@ -80,6 +80,19 @@ def world() -> World:
     return World(rank, size, local_rank, max(local_size, 1))
 
 
+def active() -> World:
+    """The world library code works in: torchrun's once :func:`setup` has joined the group,
+    else one process (so a library call outside a torchrun command never shards)."""
+    return world() if is_initialized() else World()
+
+
+def share_of(n: int, w: World | None = None) -> list[int]:
+    """The positions ``rank, rank + size, ...`` of a global batch of ``n`` rows that this rank
+    computes (the same interleaving as :func:`shard` and :func:`batch_indices`)."""
+    w = w or active()
+    return list(range(w.rank, n, w.size))
+
+
 def timeout_seconds() -> float:
     """How long a collective waits for the other ranks (``ARTKIT_DIST_TIMEOUT``, seconds)."""
     value = os.environ.get("ARTKIT_DIST_TIMEOUT")

@@ -85,3 +85,30 @@ def write_manifest(output: str | os.PathLike, manifest: dict, force: bool = True
     target = manifest_path(output)
     atomic_write_text(target, json.dumps(manifest, indent=2, sort_keys=True) + "\n", force=force)
     return target
+
+
+def is_complete(output: str | os.PathLike, command: str, params: dict[str, Any], *,
+                source: str | os.PathLike, ignore: tuple[str, ...] = ("inputs",)) -> bool:
+    """Whether a batch's rerun may skip ``output``: it exists and the manifest beside it was
+    written by ``command`` for the input ``source`` (its ``extra.input``) with the same
+    parameters (those named in ``ignore``, which list the whole batch, left out).
+
+    Outputs are written atomically together with their manifest, so an output whose manifest
+    agrees is whole; one without a manifest is not artkit's to skip (nor to overwrite).
+    """
+    import json
+
+    out = Path(output)
+    try:
+        if not out.is_file():
+            return False
+        saved = json.loads(manifest_path(out).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(saved, dict) or saved.get("command") != command:
+        return False
+    if (saved.get("extra") or {}).get("input") != os.fspath(source):
+        return False
+    now = {k: v for k, v in jsonable(params).items() if k not in ignore}
+    before = {k: v for k, v in (saved.get("params") or {}).items() if k not in ignore}
+    return now == before

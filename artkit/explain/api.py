@@ -16,13 +16,14 @@ Example (needs the EfficientNet-Lite0 weights)::
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from PIL import Image
 
+from artkit.core import distributed
 from artkit.core.errors import ArtkitError
 from artkit.core.images import ImageLike, as_image, list_images, load_image
 from artkit.core.progress import ProgressCallback, report
@@ -34,7 +35,7 @@ from artkit.explain.fashion import load_split
 from artkit.explain.graph import trace
 from artkit.explain.methods import get_method, method_names
 from artkit.explain.models import Explainable, load_model
-from artkit.explain.patterns import Patterns, fit_patterns
+from artkit.explain.patterns import Patterns, SeededBatch, fit_patterns
 
 DEFAULT_METHODS = ("patternnet", "patternattribution", "gradient", "smoothgrad", "lrp_epsilon")
 GRID_METHODS = DEFAULT_METHODS  # the old name
@@ -233,6 +234,18 @@ def load_patterns(explainable: Explainable, path: str | os.PathLike | Patterns |
 # --------------------------------------------------------------------------------- data
 
 
+def _folder_images(src: str) -> tuple[Path, list[Path]]:
+    """The images of a data folder (none when it holds none)."""
+    folder = Path(src)
+    if not folder.is_dir():
+        raise ArtkitError(f"data folder '{folder}' does not exist",
+                          "give a folder of images (or fashion-mnist for the Fashion-MNIST CNN)")
+    try:
+        return folder, list_images([folder])
+    except ArtkitError:
+        return folder, []
+
+
 def image_inputs(explainable: Explainable, source: str | os.PathLike, *, crops: int = 1,
                  limit: int | None = None, generator: torch.Generator | None = None,
                  progress: ProgressCallback | None = None) -> Iterator[torch.Tensor]:
@@ -251,14 +264,7 @@ def image_inputs(explainable: Explainable, source: str | os.PathLike, *, crops: 
         x, _ = load_split("test" if src.endswith(":test") else "train")
         yield from (x[:limit] if limit else x)
         return
-    folder = Path(src)
-    if not folder.is_dir():
-        raise ArtkitError(f"data folder '{folder}' does not exist",
-                          "give a folder of images (or fashion-mnist for the Fashion-MNIST CNN)")
-    try:
-        files = list_images([folder])
-    except ArtkitError:
-        files = []
+    folder, files = _folder_images(src)
     gen = default_generator(generator)
     n = 0
     for i, f in enumerate(files):
@@ -312,28 +318,82 @@ def random_crop(img: Image.Image, gen: torch.Generator) -> Image.Image:
 # --------------------------------------------------------------------------------- fitting
 
 
+def _fit_units(explainable: Explainable, data: str | os.PathLike, crops: int,
+               limit: int | None) -> tuple[int, Callable[[int, torch.Generator], torch.Tensor | None]]:
+    """The pass of :func:`fit` cut into units (batches of at most 16 inputs, or the crops of
+    one image): their number, and ``make(k, generator)`` — unit ``k``'s inputs, (B, C, H, W),
+    its crops drawn from ``generator``; ``None`` when none of its images can be read."""
+    src = str(data)
+    if src.startswith("fashion-mnist"):
+        x = list(image_inputs(explainable, src, limit=limit))  # checks that the model fits
+        return (len(x) + 15) // 16, lambda k, gen: torch.stack(x[16 * k:16 * k + 16])
+    folder, files = _folder_images(src)
+    if not files:
+        raise ArtkitError(f"no readable images in '{folder}'", "add .jpg/.png files to it")
+    counts = [crops] * len(files)  # inputs per image: the image, then crops - 1 random crops
+    if limit:
+        files = files[:-(-limit // crops)]
+        counts = [min(crops, limit - i * crops) for i in range(len(files))]
+    per = max(1, 16 // crops)  # images per unit
+
+    def make(k: int, gen: torch.Generator) -> torch.Tensor | None:
+        out = []
+        for f, n in zip(files[k * per:(k + 1) * per], counts[k * per:(k + 1) * per]):
+            try:
+                img = load_image(f)
+            except ArtkitError:
+                continue
+            out += [explainable.preprocess(img if c == 0 else random_crop(img, gen))[0]
+                    for c in range(n)]
+        return torch.stack(out) if out else None
+
+    return -(-len(files) // per), make
+
+
 def fit(explainable: Explainable | str, data: str | os.PathLike, *, estimator: str = "relu",
         crops: int = 4, limit: int | None = None, positions: int | None = 256, seed: int = 0,
         generator: torch.Generator | None = None, device: str | torch.device = "auto",
         progress: ProgressCallback | None = None) -> Patterns:
     """Fit patterns for a model on a folder of images (or Fashion-MNIST), streaming.
 
+    The pass is cut into units of at most 16 inputs (whole images with their crops), each with
+    its own generator drawn from ``generator``, so the result does not depend on how the units
+    are shared out: under torchrun (the process group joined) every rank fits every
+    ``size``-th unit and one all-reduce sums the statistics; every rank returns the patterns
+    one process would fit (to the order of float64 additions).
+
     Returns the :class:`Patterns` (``.save(path)`` writes them); nothing is written here.
     """
     if not isinstance(explainable, Explainable):
         explainable = load_model(explainable, resolve_device(device))
     gen = generator if generator is not None else make_generator(seed)
+    base = int(torch.randint(2 ** 62, (1,), generator=gen))
+    n_units, make = _fit_units(explainable, data, crops, limit)
+    w = distributed.active()
+
+    def unit(k: int) -> SeededBatch | None:
+        g = torch.Generator().manual_seed(base + k)
+        x = make(k, g)
+        return None if x is None else SeededBatch(x, g)
+
+    shift = next((k for k in range(n_units) if unit(k) is not None), None) \
+        if w.distributed else None  # every rank shifts by the first unit that has inputs
     counted = [0]
 
-    def inputs():
-        for t in image_inputs(explainable, data, crops=crops, limit=limit, generator=gen,
-                              progress=progress):
-            counted[0] += 1
-            yield t
+    def mine():
+        for k in range(w.rank, n_units, w.size):
+            b = unit(k)
+            if b is not None:
+                counted[0] += len(b.x)
+                yield b
 
     dev = next(explainable.model.parameters()).device
-    patterns = fit_patterns(explainable.model, batched(inputs(), 16), estimator,
-                            positions=positions, device=dev, progress=progress, generator=gen)
+    shift_from = unit(shift) if shift is not None and shift % w.size != w.rank else None
+    patterns = fit_patterns(explainable.model, mine(), estimator, positions=positions,
+                            device=dev, progress=progress, generator=gen,
+                            total=len(range(w.rank, n_units, w.size)), shift_from=shift_from,
+                            across_ranks=True)
+    images = int(distributed.all_reduce(torch.tensor([counted[0]], dtype=torch.int64)))
     patterns.meta.update({"model": explainable.name, "data": str(data), "crops": crops,
-                          "images": counted[0]})
+                          "images": images})
     return patterns

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +22,7 @@ from artkit.core.cli import (
     command,
     info,
     print_table,
+    skip_done,
 )
 from artkit.core.errors import ArtkitError
 
@@ -45,7 +48,7 @@ def _target(text: str) -> int | None:
 
 @command(app, "show")
 def show_cmd(
-    image: Annotated[Path, typer.Argument(help="The photo to explain.")],
+    image: Annotated[Path, typer.Argument(help="The photo to explain, or a folder of photos (then -o is a folder: one NAME.png each).")],
     output: OutputOpt,
     model: ExplainModelOpt = "efficientnet-lite0",
     patterns: PatternsOpt = None,
@@ -72,6 +75,8 @@ def show_cmd(
       artkit explain cat.jpg -o cat-explained.png
       artkit explain cat.jpg --method patternattribution --overlay -o cat-pa.png
       artkit explain shirt.png --model fashion-cnn -o shirt.png
+      artkit explain photos/ -o explained/      # a folder: a rerun skips what is done
+      torchrun --nproc-per-node 4 -m artkit explain photos/ -o explained/
     """
     from artkit.explain.api import DEFAULT_METHODS, Explainer
     from artkit.explain.methods import get_method
@@ -82,38 +87,62 @@ def show_cmd(
     for m in methods:
         get_method(m)  # unknown names fail before any loading
     tgt = _target(target)
-    if not image.is_file():
+    if not image.exists():
         raise ArtkitError(f"image '{image}' does not exist")
-    run = Run("artkit explain", params=dict(image=str(image), model=model, method=methods,
-                                            target=target, patterns=str(patterns) if patterns else None,
-                                            overlay=overlay),
-              force=force, quiet=quiet, verbose=verbose, seed=seed, device=device,
-              inputs=[image, patterns])
-    out = run.image_output(output)
+    params = dict(image=str(image), model=model, method=methods, target=target,
+                  patterns=str(patterns) if patterns else None, overlay=overlay)
+    jobs = _folder_jobs(image, output) if image.is_dir() else [(image, output)]
+    if image.is_dir() and not force:  # a rerun skips the photos already explained
+        jobs = skip_done(jobs, "artkit explain", params, outputs=lambda j: (j[0], [j[1]]),
+                         quiet=quiet, verb="explained", ignore=())
+        if not jobs:
+            return
+    run = Run("artkit explain", params=params, force=force, quiet=quiet, verbose=verbose,
+              seed=seed, device=device, inputs=[*(src for src, _ in jobs), patterns])
+    for _, dst in jobs:
+        run.image_output(dst)
     with run:
         from artkit.core.images import load_image
 
-        photo = load_image(image)
         ex = Explainer(model, patterns=patterns, device=run.device)
         run.use(ex.weights)
-        res = ex.explain(photo, methods=methods if method != ["all"] else DEFAULT_METHODS,
-                         target=tgt, generator=run.generator, progress=run.progress)
-        title = f"{ex.name}: {res.label} ({res.score:.2f})"
-        if len(res.maps) > 1:
-            picture = grid(photo, res.maps, title)
-        elif overlay:
-            picture = draw_overlay(photo, next(iter(res.maps.values())))
-        else:
-            picture = render(*next(iter(res.maps.items())))
-        if picture.width < 224:
-            from PIL import Image
+        for src, dst in run.split(jobs) if image.is_dir() else jobs:
+            with run.item(str(src)) if image.is_dir() else contextlib.nullcontext():
+                photo = load_image(src)
+                res = ex.explain(photo, methods=methods if method != ["all"] else DEFAULT_METHODS,
+                                 target=tgt, generator=run.generator, progress=run.progress)
+                title = f"{ex.name}: {res.label} ({res.score:.2f})"
+                if len(res.maps) > 1:
+                    picture = grid(photo, res.maps, title)
+                elif overlay:
+                    picture = draw_overlay(photo, next(iter(res.maps.values())))
+                else:
+                    picture = render(*next(iter(res.maps.items())))
+                if picture.width < 224:
+                    from PIL import Image
 
-            k = -(-224 // picture.width)
-            picture = picture.resize((picture.width * k, picture.height * k), Image.Resampling.NEAREST)
-        run.notes += res.notes
-        run.save_image(out, picture, result=res,
-                       extra={"label": res.label, "score": res.score, "target": res.target})
-    info(f"{ex.name} says '{res.label}' ({res.score:.3f})", quiet)
+                    k = -(-224 // picture.width)
+                    picture = picture.resize((picture.width * k, picture.height * k),
+                                             Image.Resampling.NEAREST)
+                run.notes += [n for n in res.notes if n not in run.notes]
+                run.save_image(dst, picture, result=res,
+                               extra={"input": str(src), "label": res.label, "score": res.score,
+                                      "target": res.target})
+                info(f"{src.name}: {ex.name} says '{res.label}' ({res.score:.3f})", quiet)
+
+
+def _folder_jobs(folder: Path, output: Path) -> list[tuple[Path, Path]]:
+    """(photo, picture) pairs for a folder: OUTPUT/<the photo's path inside FOLDER>.png (its
+    suffix kept in the name where two photos would share one)."""
+    from artkit.core.images import list_images
+
+    if output.suffix:
+        raise ArtkitError(f"a folder of photos needs -o to be a folder, not '{output}'",
+                          f"e.g. -o {output.with_suffix('')}/")
+    files = list_images([folder])
+    stems = [f.relative_to(folder).with_suffix("") for f in files]
+    return [(f, output / (f"{s}_{f.suffix[1:].lower()}.png" if stems.count(s) > 1 else f"{s}.png"))
+            for f, s in zip(files, stems)]
 
 
 @command(app, "methods")

@@ -9,6 +9,12 @@ masked versions); convolution inputs are cut into the patches each output positi
 To keep fitting cheap, each conv layer looks at a random subset of its output locations per batch:
 at most ``positions``, and at most a sixteenth of the map (at least 8), so that the statistics cost
 less than the forward pass itself; they are unbiased either way. ``positions=None`` uses all.
+
+The sums add up across batches in any order, so the pass can be shared out: under torchrun each
+process fits every ``size``-th batch (each batch carrying its own generator, so its rows do not
+depend on which process sees it), every process shifts its inputs by the same first batch's
+means, and one all-reduce of the float64 sums gives every process the statistics — and the
+patterns — of the whole pass, equal to one process's up to the order of float64 additions.
 """
 
 from __future__ import annotations
@@ -19,10 +25,12 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
+from artkit.core import distributed
 from artkit.core.artifacts import describe, load_artifact, peek_kind, save_artifact
 from artkit.core.errors import ArtkitError
 from artkit.core.progress import ProgressCallback, report
@@ -148,6 +156,47 @@ class _Stats:
             cur = getattr(self, key)
             setattr(self, key, value if cur is None else cur + value)
         self.n += xr.shape[0]
+
+    def _shapes(self) -> dict[str, tuple[int, ...]]:
+        (g, dg), kg = self.shift_x.shape, self.shift_y.shape[1]
+        return {"sx": (g, dg), "sy": (g, kg), "sxy": (g, dg, kg), "n_pos": (g, kg),
+                "sx_pos": (g, dg, kg), "sy_pos": (g, kg), "sxy_pos": (g, dg, kg)}
+
+    def flat(self) -> torch.Tensor:
+        """Every sum in one float64 vector (zeros for sums not started), ``n`` first."""
+        parts = [torch.tensor([self.n], dtype=torch.float64)]
+        for key, shape in self._shapes().items():
+            value = getattr(self, key)
+            parts.append((torch.zeros(shape, dtype=torch.float64) if value is None
+                          else value).reshape(-1))
+        return torch.cat(parts)
+
+    def load_flat(self, flat: torch.Tensor) -> int:
+        """Take the sums back from a vector :meth:`flat` made; returns its length."""
+        self.n, at = float(flat[0]), 1
+        for key, shape in self._shapes().items():
+            size = int(torch.Size(shape).numel())
+            setattr(self, key, flat[at:at + size].reshape(shape).clone())
+            at += size
+        return at
+
+
+class SeededBatch(NamedTuple):
+    """A batch of inputs with its own generator for the position sampling, so that the rows it
+    gives do not depend on the batches before it (or on which process fits it)."""
+
+    x: torch.Tensor
+    generator: torch.Generator
+
+
+def _sum_across_ranks(stats: dict[str, _Stats], names: list[str]) -> None:
+    """One all-reduce of every layer's float64 sums (a no-op in one process)."""
+    if not distributed.active().distributed:
+        return
+    flat = distributed.all_reduce(torch.cat([stats[n].flat() for n in names]))
+    at = 0
+    for n in names:
+        at += stats[n].load_flat(flat[at:])
 
 
 def _pattern(n, sx, sy, sxy, w) -> torch.Tensor:
@@ -347,24 +396,29 @@ def layer_io(model: nn.Module, graph: ModelGraph):
             h.remove()
 
 
-def _batches(data: Iterable) -> Iterable[torch.Tensor]:
+def _batches(data: Iterable) -> Iterable[tuple[torch.Tensor, torch.Generator | None]]:
     for item in data:
+        if isinstance(item, SeededBatch):
+            yield item.x, item.generator
+            continue
         x = item[0] if isinstance(item, (tuple, list)) else item
         if not isinstance(x, torch.Tensor):
             raise ArtkitError(f"pattern data must yield tensors (or (tensor, label) pairs), got "
                               f"{type(x).__name__}")
-        yield x
+        yield x, None
 
 
 def fit_patterns(model: nn.Module, data: Iterable, estimator: str = "relu", *,
                  positions: int | None = 256, seed: int = 0, device: str | torch.device | None = None,
                  total: int | None = None, progress: ProgressCallback | None = None,
-                 generator: torch.Generator | None = None) -> Patterns:
+                 generator: torch.Generator | None = None, shift_from: SeededBatch | None = None,
+                 across_ranks: bool = False) -> Patterns:
     """Fit PatternNet's signal estimators for every Conv2d / Linear layer of ``model``.
 
     Args:
         model: a supported torch model (see :mod:`artkit.explain.graph`); left unchanged.
-        data: an iterable of input batches (tensors, or (tensor, label) pairs — a DataLoader).
+        data: an iterable of input batches (tensors, or (tensor, label) pairs — a DataLoader —
+            or :class:`SeededBatch` es, each sampled with its own generator).
         estimator: ``"relu"`` fits both the linear and the two-component patterns (the default,
             what PatternNet uses); ``"linear"`` only the linear ones.
         positions: output positions sampled per conv layer and batch (None: all).
@@ -372,7 +426,12 @@ def fit_patterns(model: nn.Module, data: Iterable, estimator: str = "relu", *,
         device: where to run (default: where the model is).
         total: number of batches, for progress reporting.
         progress: receives an event per batch.
-        generator: source of the position sampling.
+        generator: source of the position sampling (for batches without their own).
+        shift_from: a batch whose means shift the inputs (it is not counted); default: the
+            first batch. Processes that share a pass must shift alike.
+        across_ranks: under torchrun, sum the statistics of every rank's batches (one
+            all-reduce), so that every rank returns the patterns of the whole pass; a rank may
+            then have no batch of its own if ``shift_from`` is given.
 
     Returns:
         The fitted :class:`Patterns`.
@@ -387,23 +446,32 @@ def fit_patterns(model: nn.Module, data: Iterable, estimator: str = "relu", *,
     generator = generator if generator is not None else make_generator(seed)
     batches = iter(_batches(data))
     first = next(batches, None)
-    if first is None:
+    if first is None and shift_from is None:
         raise ArtkitError("no data to fit patterns on", "give at least one batch of inputs")
-    graph = trace(model, first[:1].to(device))
+    graph = trace(model, (first[0] if first is not None else shift_from.x)[:1].to(device))
     fp = fingerprint(model)
     stats: dict[str, _Stats] = {}
     done = 0
     with folded(model, graph), layer_io(model, graph) as seen, torch.no_grad():
-        for x in _chain(first, batches):
+        if shift_from is not None:
+            model(shift_from.x.to(device))
+            for info in graph.layers:
+                xi, zi = seen[info.name]
+                xr, yr, _ = layer_rows(info.module, xi, zi, positions, shift_from.generator)
+                stats[info.name] = _Stats(xr.double().mean(0).cpu(), yr.double().mean(0).cpu())
+        for x, own in (_chain(first, batches) if first is not None else ()):
             model(x.to(device))
             for info in graph.layers:
                 xi, zi = seen[info.name]
-                xr, yr, zr = layer_rows(info.module, xi, zi, positions, generator)
+                xr, yr, zr = layer_rows(info.module, xi, zi, positions, own or generator)
                 if info.name not in stats:
                     stats[info.name] = _Stats(xr.double().mean(0).cpu(), yr.double().mean(0).cpu())
                 stats[info.name].add(xr.cpu(), yr.cpu(), zr.cpu())
             done += 1
             report(progress, "fit patterns", done, total)
+        if across_ranks:
+            _sum_across_ranks(stats, [info.name for info in graph.layers])
+            done = int(distributed.all_reduce(torch.tensor([done], dtype=torch.int64)))
         linear, positive, negative = {}, {}, {}
         for info in graph.layers:
             s = stats[info.name]

@@ -130,6 +130,7 @@ class BiaxialLSTM(nn.Module):
             n_in = h
         self.head = nn.Linear(n_in, 2)
         self.generator: torch.Generator | None = None    # dropout masks, while training
+        self.share: tuple[list[int], int] | None = None  # this rank's rows, under torchrun
         # Four stacked LSTMs lie between the features and the output; from a random start they
         # sat at the notes' mean density for the hundreds of updates CPU minutes allow. A
         # linear path from the features (as in a residual network) learns "a sounding note
@@ -159,7 +160,7 @@ class BiaxialLSTM(nn.Module):
         new = []
         for layer, st in zip(self.time, states):
             x, st = layer(x, st)
-            x = dropout(x, self.config.dropout, self.generator, self.training)
+            x = dropout(x, self.config.dropout, self.generator, self.training, self.share)
             new.append(st)
         return x, new
 
@@ -168,7 +169,7 @@ class BiaxialLSTM(nn.Module):
         new = []
         for layer, st in zip(self.note, states):
             x, st = layer(x, st)
-            x = dropout(x, self.config.dropout, self.generator, self.training)
+            x = dropout(x, self.config.dropout, self.generator, self.training, self.share)
             new.append(st)
         return self.head(x), new
 
@@ -194,14 +195,20 @@ class BiaxialLSTM(nn.Module):
         return logits
 
 
-def roll_loss(logits: torch.Tensor, roll: torch.Tensor) -> torch.Tensor:
+def roll_loss(logits: torch.Tensor, roll: torch.Tensor, share: float = 1.0,
+              sounding: torch.Tensor | None = None) -> torch.Tensor:
     """Mean binary cross-entropy of play over every pitch and step, plus that of articulate
-    over the pitches that sound (articulation means nothing for a silent pitch)."""
+    over the pitches that sound (articulation means nothing for a silent pitch).
+
+    Under torchrun a rank holds part of a global batch: ``share`` is its fraction of the rows
+    and ``sounding`` the number of sounding notes in the whole batch, so that the ranks' losses
+    sum to the loss of the batch."""
     roll = roll.float()
     play = F.binary_cross_entropy_with_logits(logits[..., 0], roll[..., 0])
     mask = roll[..., 0]
     artic = F.binary_cross_entropy_with_logits(logits[..., 1], roll[..., 1], reduction="none")
-    return play + (artic * mask).sum() / mask.sum().clamp(min=1.0)
+    total = mask.sum() if sounding is None else sounding
+    return play * share + (artic * mask).sum() / total.clamp(min=1.0)
 
 
 @dataclass
@@ -371,10 +378,13 @@ def fit(model: BiaxialModel, rolls: list[torch.Tensor], *, epochs: int, start_ep
         raise ArtkitError("too little music to train on", "give at least two bars of notes")
     opt = opt or torch.optim.Adam(model.net.parameters(), lr=lr)
 
-    def batch_loss(idx: torch.Tensor) -> torch.Tensor:
+    def batch_loss(idx: torch.Tensor, full: torch.Tensor) -> torch.Tensor:
+        whole = train[full]  # the global batch: its pitch range and sounding notes
+        lo, hi = active_range(whole)
         batch = train[idx].to(device)
-        lo, hi = active_range(batch)
-        return roll_loss(model.net(batch, pitches=(lo, hi)), batch[:, :, lo:hi])
+        return roll_loss(model.net(batch, pitches=(lo, hi)), batch[:, :, lo:hi],
+                         share=len(idx) / len(full),
+                         sounding=whole[:, :, lo:hi, 0].float().sum().to(device))
 
     def val_loss() -> float:
         vl = [roll_loss(model.net(v.to(device)), v.to(device)).item() * len(v)

@@ -64,6 +64,7 @@ class JazzLSTM(nn.Module):
         self.lstm = nn.ModuleList(nn.LSTM(a, b, batch_first=True) for a, b in zip(sizes, sizes[1:]))
         self.head = nn.Linear(config.hidden, config.vocab_size)
         self.generator: torch.Generator | None = None
+        self.share: tuple[list[int], int] | None = None  # this rank's rows, under torchrun
 
     @staticmethod
     def shapes(config: JazzConfig) -> dict[str, tuple[int, ...]]:
@@ -82,7 +83,7 @@ class JazzLSTM(nn.Module):
         new = []
         for layer, st in zip(self.lstm, state):
             x, st = layer(x, st)                             # (B, T, H)
-            x = dropout(x, self.config.dropout, self.generator, self.training)
+            x = dropout(x, self.config.dropout, self.generator, self.training, self.share)
             new.append(st)
         return self.head(x), new                             # (B, T, V)
 
@@ -193,7 +194,8 @@ def fit(model: JazzModel, pieces: list[list[int]], *, epochs: int, start_epoch: 
     try:
         with one_thread(device.type == "cpu"):
             history, model.best_epoch = run_epochs(
-                model.net, opt, len(train), batch_size, lambda idx: seq_loss(train[idx]),
+                model.net, opt, len(train), batch_size, 
+                lambda idx, full: seq_loss(train[idx]) * (len(idx) / len(full)),
                 (lambda: seq_loss(val).item()) if len(val) else None, epochs=epochs,
                 start_epoch=start_epoch, history=list(history or []), generator=generator,
                 save=(lambda e, h: save(e, h, opt)) if save else None, progress=progress)

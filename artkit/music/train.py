@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from artkit.core import distributed
 from artkit.core.checkpoint import load_checkpoint, save_checkpoint
 from artkit.core.config import Config, param
 from artkit.core.errors import ArtkitError
@@ -103,7 +104,7 @@ def train(sources: list[str], *, model: str = "jazz", size: str = "default", epo
 
 
 def _saver(checkpoint, kind: str, net, extra: dict):
-    if checkpoint is None:
+    if checkpoint is None or not distributed.active().is_main:  # rank 0 writes
         return None
     return lambda epoch, history, opt: save_checkpoint(
         checkpoint, net, opt, run=kind, epoch=epoch, meta={**extra, "history": history})

@@ -17,6 +17,8 @@ from typing import Callable
 import torch
 from torch import nn
 
+from artkit.core import distributed
+from artkit.core.errors import ArtkitError
 from artkit.core.progress import ProgressCallback, report
 
 
@@ -39,16 +41,29 @@ def init_parameters(net: nn.Module, generator: torch.Generator) -> None:
 
 
 def dropout(x: torch.Tensor, p: float, generator: torch.Generator | None,
-            training: bool) -> torch.Tensor:
-    """Inverted dropout with its mask drawn from ``generator`` (on the CPU, then moved)."""
+            training: bool, share: tuple[list[int], int] | None = None) -> torch.Tensor:
+    """Inverted dropout with its mask drawn from ``generator`` (on the CPU, then moved).
+
+    Args:
+        share: under torchrun, ``(rows, n)``: this rank holds rows ``rows`` of a global batch
+            of ``n``, and ``x``'s first axis is batch-major (``len(rows) * k`` rows). The mask
+            of the whole global batch is drawn — so every rank's generator stays in step and
+            each row gets the mask one process would give it — and this rank's rows are kept.
+    """
     if not training or p <= 0:
         return x
-    keep = torch.rand(x.shape, generator=generator) >= p
+    if share is None:
+        keep = torch.rand(x.shape, generator=generator) >= p
+    else:
+        rows, n = share
+        k = x.shape[0] // len(rows)
+        full = torch.rand((n * k, *x.shape[1:]), generator=generator) >= p  # (n·k, ...)
+        keep = full.view(n, k, *x.shape[1:])[rows].reshape(x.shape)
     return x * keep.to(device=x.device, dtype=x.dtype) / (1.0 - p)
 
 
 def run_epochs(net: nn.Module, opt: torch.optim.Optimizer, n_train: int, batch_size: int,
-               batch_loss: Callable[[torch.Tensor], torch.Tensor],
+               batch_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
                val_loss: Callable[[], float] | None, *, epochs: int, start_epoch: int,
                history: list[dict], generator: torch.Generator | None,
                save: Callable[[int, list[dict]], None] | None = None,
@@ -56,8 +71,16 @@ def run_epochs(net: nn.Module, opt: torch.optim.Optimizer, n_train: int, batch_s
                progress: ProgressCallback | None = None) -> tuple[list[dict], int]:
     """Train ``net`` from ``start_epoch`` to ``epochs``.
 
+    Under torchrun (the process group joined) each global batch is split across the ranks
+    (interleaved rows), every rank weights its loss by its share and the gradients are summed
+    before clipping, so every rank takes the step one process takes on the whole batch; the
+    epoch losses are summed across ranks, so the history is the same too. ``save`` should
+    write on rank 0 only.
+
     Args:
-        n_train: number of training rows; ``batch_loss`` gets the indices of one batch.
+        n_train: number of training rows; ``batch_loss(rows, batch)`` gets the indices of this
+            rank's rows and of the whole global batch, and returns this rank's part of the
+            batch's loss (the parts of all ranks sum to the loss of the batch).
         val_loss: the validation loss of the current weights (None: no validation rows).
         history: earlier epochs (``epoch``, ``loss``, ``val_loss``, ``seconds``), extended here.
         save: called as ``save(epoch, history)`` after every epoch (a checkpoint).
@@ -70,6 +93,8 @@ def run_epochs(net: nn.Module, opt: torch.optim.Optimizer, n_train: int, batch_s
     history = list(history)
     best, best_epoch = None, len(history)
     n_batches = math.ceil(n_train / batch_size)
+    w = distributed.active()
+    _check_split(n_train, batch_size, w, net)
     t_start = time.perf_counter()
     for epoch in range(start_epoch, epochs):
         t0 = time.perf_counter()
@@ -77,14 +102,21 @@ def run_epochs(net: nn.Module, opt: torch.optim.Optimizer, n_train: int, batch_s
         order = torch.randperm(n_train, generator=generator)
         total = 0.0
         for b in range(n_batches):
-            loss = batch_loss(order[b * batch_size:(b + 1) * batch_size])
+            full = order[b * batch_size:(b + 1) * batch_size]
+            rows = distributed.share_of(len(full), w)
             opt.zero_grad()
-            loss.backward()
+            if rows:
+                net.share = (rows, len(full)) if w.distributed else None
+                loss = batch_loss(full[rows], full)
+                loss.backward()
+                total += loss.item()
+            distributed.all_reduce_gradients(net)
             nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             opt.step()
-            total += loss.item()
             report(progress, "train", epoch * n_batches + b + 1, epochs * n_batches,
-                   f"epoch {epoch + 1}/{epochs}", loss=total / (b + 1))
+                   f"epoch {epoch + 1}/{epochs}", loss=total * w.size / (b + 1))
+        net.share = None
+        total = float(distributed.all_reduce(torch.tensor([total], dtype=torch.float64)))
         net.eval()
         vloss = float("nan")
         if val_loss is not None:
@@ -99,12 +131,28 @@ def run_epochs(net: nn.Module, opt: torch.optim.Optimizer, n_train: int, batch_s
             best_epoch = epoch + 1
         if save is not None:
             save(epoch + 1, history)
-        if max_seconds is not None and time.perf_counter() - t_start > max_seconds:
+        if max_seconds is not None and distributed.broadcast_object(  # rank 0's clock decides
+                time.perf_counter() - t_start > max_seconds):
             break
     if best is not None and best_epoch != len(history):
         net.load_state_dict(best)
     net.eval()
     return history, (best_epoch if best is not None else len(history))
+
+
+def _check_split(n_train: int, batch_size: int, w: distributed.World, net: nn.Module) -> None:
+    """Under torchrun every rank needs a row of every batch when dropout draws masks (a rank
+    without rows would draw none and its generator would fall out of step)."""
+    if not w.distributed:
+        return
+    last = n_train % batch_size or batch_size
+    p = float(getattr(getattr(net, "config", None), "dropout", 0.0) or 0.0)
+    if min(batch_size, last) < w.size and p > 0:
+        raise ArtkitError(f"a batch of {min(batch_size, last)} rows cannot be split across "
+                          f"{w.size} processes while dropout draws masks",
+                          f"use at most {min(batch_size, last)} processes, or a batch size "
+                          f"(train(batch_size=...)) whose last batch of the {n_train} rows "
+                          f"also has {w.size}")
 
 
 def lstm_shapes(prefix: str, n_in: int, hidden: int) -> dict[str, tuple[int, ...]]:

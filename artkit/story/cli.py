@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import enum
 import json
 import os
@@ -74,6 +76,28 @@ def _render(stories, photos: list[Path], output: Path | None, fmt: Format) -> st
     if fmt is Format.txt:
         return "\n\n".join(s.plain() for s in stories)
     return "\n---\n\n".join(s.markdown(_link(p, output)) for s, p in zip(stories, photos))
+
+
+def _gather_stories(stories: dict, photos: list[Path], output: Path | None,
+                    fmt: Format) -> list[dict]:
+    """Every photo's story as text, its dict and its summary line, in photo order — from every
+    rank under torchrun (JSON, so no story object has to cross)."""
+    from artkit.core.distributed import all_gather_objects
+
+    mine = [{"i": i, "text": _render([s], [photos[i]], output, fmt) if fmt is not Format.json
+             else "", "dict": s.to_dict(),
+             "line": f"{s.style}: '{s.title}', {s.words} words, {s.attempts} draft(s), about "
+                     f"{s.facts.subject.phrase}; labels {'; '.join(s.facts.describe_labels()[:2])}; "
+                     f"{s.seconds:.1f} s"} for i, s in stories.items()]
+    return sorted((p for part in all_gather_objects(mine) for p in part), key=lambda p: p["i"])
+
+
+def _join(parts: list[dict], fmt: Format) -> str:
+    """The output file of the stories :func:`_gather_stories` gathered (as :func:`_render`)."""
+    if fmt is Format.json:
+        return json.dumps({"stories": [p["dict"] for p in parts]}, indent=2,
+                          ensure_ascii=False) + "\n"
+    return ("\n\n" if fmt is Format.txt else "\n---\n\n").join(p["text"] for p in parts)
 
 
 def _explain_path(output: Path, photo: Path) -> Path:
@@ -157,24 +181,26 @@ def tell_cmd(
     images = [check_image(load_image(p)) for p in photos]  # unreadable or tiny photos, too
     with run:
         teller = Storyteller(writer, captioner=captioner, device=run.device, progress=run.progress)
-        stories = []
-        for path, im in zip(photos, images):  # each photo as if alone: its story from the seed
-            story = teller.tell(im, style, generator=make_generator(seed), progress=run.progress,
-                                **options)
-            story.photo = str(path)
-            stories.append(story)
-        for path, story, target in zip(photos, stories, explained):
-            _save_explanation(run, images[photos.index(path)], story, target)
-        text = _render(stories, photos, output, fmt)
-        if output is not None:
-            run.save_text(output, text, result=stories[0],
-                          extra={"stories": [s.to_dict() for s in stories]})
-    if output is None:
+        batch = len(photos) > 1  # a batch goes on past a photo that fails, exits 1 at the end
+        stories = {}
+        for i in run.split(range(len(photos))) if batch else [0]:  # torchrun: this rank's
+            with run.item(str(photos[i])) if batch else contextlib.nullcontext():
+                # each photo as if alone: its story from the seed
+                story = teller.tell(images[i], style, generator=make_generator(seed),
+                                    progress=run.progress, **options)
+                story.photo = str(photos[i])
+                if explain:
+                    _save_explanation(run, images[i], story, explained[i])
+                stories[i] = story
+        parts = _gather_stories(stories, photos, output, fmt)  # every story, on rank 0
+        text = _join(parts, fmt)
+        if output is not None and run.world.is_main and parts:
+            run.save_text(output, text, result=next(iter(stories.values()), None),
+                          extra={"stories": [p["dict"] for p in parts]})
+    if output is None and run.world.is_main:
         typer.echo(text)
-    for s in stories:
-        info(f"{s.style}: '{s.title}', {s.words} words, {s.attempts} draft(s), about "
-             f"{s.facts.subject.phrase}; labels {'; '.join(s.facts.describe_labels()[:2])}; "
-             f"{s.seconds:.1f} s", quiet)
+    for p in parts:
+        info(p["line"], quiet)
 
 
 def _save_explanation(run, image, story, target: Path) -> None:
