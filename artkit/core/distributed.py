@@ -23,9 +23,11 @@ waiting forever; each rank takes its local GPU (``cuda:LOCAL_RANK``), or on CPUs
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import json
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any, Sequence, TypeVar
 
@@ -149,6 +151,29 @@ def teardown() -> None:
         torch.distributed.destroy_process_group()
 
 
+def _end_hard_at_exit() -> None:
+    """After a collective failed, the process group is broken: tearing it down at interpreter
+    exit makes gloo's C++ threads abort the process (``terminate called``, exit status -6)
+    instead of the error's exit 1. So the process ends at exit, after flushing its output,
+    with status 1 and no teardown."""
+    global _ENDING_HARD
+    if not _ENDING_HARD:
+        _ENDING_HARD = True
+
+        def end() -> None:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (OSError, ValueError):
+                    pass
+            os._exit(1)
+
+        atexit.register(end)
+
+
+_ENDING_HARD = False
+
+
 def _collective(what: str):
     """Turn a failed collective (a rank died, the timeout passed) into one clear line."""
 
@@ -160,6 +185,7 @@ def _collective(what: str):
             if exc_type is not None and issubclass(exc_type, (RuntimeError, OSError)) \
                     and not issubclass(exc_type, ArtkitError):
                 w = world()
+                _end_hard_at_exit()
                 raise ArtkitError(f"rank {w.rank}: {what} failed — another process stopped or did "
                                   f"not answer within {timeout_seconds():.0f} s "
                                   f"({' '.join(str(exc).split())[:120]})",
