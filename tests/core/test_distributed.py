@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 import torch
+from ranks import launch
 
 from artkit.core import distributed as D
 from artkit.core.errors import ArtkitError
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_ranks(code: str, tmp_path: Path, size: int = 2, timeout: float = 60.0,
@@ -28,24 +20,8 @@ def run_ranks(code: str, tmp_path: Path, size: int = 2, timeout: float = 60.0,
     """Run ``code`` in ``size`` processes with torchrun's environment, on 127.0.0.1."""
     script = tmp_path / "rank.py"
     script.write_text(textwrap.dedent(code))
-    port = free_port()
-    procs = []
-    for rank in range(size):
-        e = {**os.environ, "RANK": str(rank), "WORLD_SIZE": str(size), "LOCAL_RANK": str(rank),
-             "LOCAL_WORLD_SIZE": str(size), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
-             "ARTKIT_DIST_TIMEOUT": "20", "OUT": str(tmp_path), **(env or {})}
-        procs.append(subprocess.Popen([sys.executable, str(script)], env=e, text=True,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE))
-    out = []
-    for p in procs:
-        try:
-            stdout, stderr = p.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            for q in procs:
-                q.kill()
-            pytest.fail("a rank hung")
-        out.append(subprocess.CompletedProcess(p.args, p.returncode, stdout, stderr))
-    return out
+    return launch([str(script)], size, tmp_path, timeout,
+                  env={"ARTKIT_DIST_TIMEOUT": "20", "OUT": str(tmp_path), **(env or {})})
 
 
 def test_one_process_is_world_of_one(monkeypatch):
