@@ -358,12 +358,13 @@ class Storyteller:
         subject = facts.subject
         colour = _colour(facts)
         place = subject.kind in ("sky", "scene", "picture") or not subject.sure
-        if subject.kind == "person":
+        if place:
+            thing = subject.phrase
+        elif subject.kind == "person" or (subject.colour and subject.colour in subject.phrase):
             thing = subject.phrase.split(" ", 1)[1] if subject.phrase.startswith(("a ", "an ")) \
                 else subject.phrase
-        else:
-            thing = subject.phrase if place else f"{colour.split()[-1]} {subject.noun}" \
-                if colour else subject.noun
+        else:  # the old rule's subject: the top label, with the photo's first colour
+            thing = f"{colour.split()[-1]} {subject.noun}" if colour else subject.noun
         choice = int(torch.randint(0, 1 << 16, (1,), generator=gen))
         voice = name if (config.use_exemplars and style == name) else ""
         start = W.opening(voice, thing, choice, place) if (config.opening and config.use_facts) else ""
@@ -390,6 +391,9 @@ def make_config(options: dict[str, Any]) -> TellConfig:
 
 
 def _colour(facts: Facts) -> str | None:
+    """The subject's colour, else the photo's first."""
+    if facts.subject is not None and facts.subject.colour:
+        return facts.subject.colour
     return facts.colours[0].name if facts.colours else None
 
 

@@ -69,6 +69,9 @@ SYNONYMS = {
     "violet": ("purple",), "mauve": ("purple", "pink"), "magenta": ("pink", "purple"),
     "slate": ("grey", "gray", "blue"), "steel blue": ("blue", "grey"),
 }
+# Within this CIEDE2000 distance a region's colour takes the name of the photo's dominant colour
+# it is nearest to (about the step between two neighbouring reference names).
+SNAP_DELTA = 20.0
 
 
 @dataclass
@@ -165,12 +168,25 @@ def dominant_colours(image: Image.Image, k: int = 5, min_fraction: float = 0.08)
     return kept
 
 
-def region_colour(image: Image.Image, box: tuple[int, int, int, int]) -> str | None:
-    """The name of the main colour inside ``box`` = (left, top, right, bottom), or None when the
-    box is empty (e.g. the clothes below a face at the bottom edge)."""
+def region_colour(image: Image.Image, box: tuple[int, int, int, int]) -> Colour | None:
+    """The main colour inside ``box`` = (left, top, right, bottom), or None when the box is
+    empty (e.g. the clothes below a face at the bottom edge)."""
     left, top, right, bottom = (max(0, int(v)) for v in box)
     right, bottom = min(right, image.size[0]), min(bottom, image.size[1])
     if right - left < 2 or bottom - top < 2:
         return None
     cols = dominant_colours(image.crop((left, top, right, bottom)), k=3, min_fraction=0.0)
-    return cols[0].name if cols else None
+    return cols[0] if cols else None
+
+
+def snap_colour(colour: Colour, palette: list[Colour], max_delta: float = SNAP_DELTA) -> str:
+    """``colour``'s name, or the name of the nearest colour of ``palette`` (the photo's dominant
+    colours) when it lies within ``max_delta`` (CIEDE2000): the same paint named once, so the
+    subject's colour and the photo's colours agree in words."""
+    if not palette:
+        return colour.name
+    rgb = np.array([colour.rgb] + [c.rgb for c in palette], np.float64) / 255.0  # (1+P, 3)
+    lab = to_lab(rgb)
+    d = delta_e2000(lab[:1], lab[1:])[0]  # (P,)
+    j = int(d.argmin())
+    return palette[j].name if d[j] <= max_delta else colour.name

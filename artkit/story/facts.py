@@ -16,6 +16,12 @@ The facts a story may use, most important first:
    a* and b*, a time-of-day and indoor/outdoor cue) and **layout** (where the top class sits,
    from its class-activation map: the classifier's weights applied to the last feature map).
 
+The subject is named with its colour ("a person in a black lab coat", "a grey valley", "a black
+night sky full of stars"): the main colour of its region — the clothes below a face, else where
+the class-activation map is at least half its peak — called by the name of the nearest of the
+photo's three dominant colours when it is that paint (:func:`~artkit.story.colours.snap_colour`),
+so a story's subject and the photo's colours agree in words.
+
 Probabilities are named for what they are: a label's own probability (``tiger cat`` 0.386) and
 its group's (``cat``, any of the five cat classes, 0.910).
 """
@@ -30,13 +36,14 @@ from PIL import Image
 
 from artkit.core.errors import ArtkitError
 from artkit.nets import class_names, preprocess_pil
-from artkit.story.colours import Colour, dominant_colours, to_lab
+from artkit.story.colours import Colour, dominant_colours, region_colour, snap_colour, to_lab
 from artkit.story.labels import (
     GUESS,
     SCENE_CLASSES,
     SURE,
     Label,
     article,
+    coloured,
     hedge,
     merge_labels,
     top_labels,
@@ -160,6 +167,7 @@ class Subject:
         words: words that count as naming it in a story.
         probability: how sure artkit is (1.0 for a found face or a starfield).
         sure: told as a fact (else as a guess).
+        colour: the subject's colour in words (see :func:`subject_colour`), or None.
     """
 
     kind: str
@@ -168,32 +176,60 @@ class Subject:
     words: tuple[str, ...]
     probability: float
     sure: bool = True
+    colour: str | None = None
 
 
 def choose_subject(labels: list[Label], people: People | None, stars: bool,
-                   colours: list[Colour]) -> Subject:
-    """The photo's subject from its facts (see the module docstring for the order)."""
+                   colours: list[Colour], colour: str | None = None) -> Subject:
+    """The photo's subject from its facts (see the module docstring for the order); ``colour``
+    (the subject region's, :func:`subject_colour`) goes into its phrase."""
+    first = colours[0].name if colours else None
     if people is not None:
         sure = people.evidence == "face" or max((lab.probability for lab in labels), default=0) >= SURE
-        return Subject("person", people.noun, people.phrase(), people.words,
-                       1.0 if people.evidence == "face" else labels[0].group_probability, sure)
+        return Subject("person", people.noun, people.phrase(colour), people.words,
+                       1.0 if people.evidence == "face" else labels[0].group_probability, sure,
+                       colour)
     if stars:
-        return Subject("sky", "night sky", "a night sky full of stars",
-                       ("sky", "stars", "star", "night sky", "galaxy", "galaxies", "heavens"), 1.0)
+        return Subject("sky", "night sky", coloured("a night sky full of stars", first),
+                       ("sky", "stars", "star", "night sky", "galaxy", "galaxies", "heavens"), 1.0,
+                       True, first)
     scene = next((lab for lab in labels if lab.label in SCENE_CLASSES
                   and lab.group_probability >= GUESS), None)
     top = labels[0]
     if scene is not None and (top.group_probability < SURE or scene is top):
         place, words = SCENE_CLASSES[scene.label]
         p = scene.group_probability
-        return Subject("scene", place.split(" ", 1)[1], hedge(place, p), words + scene.words, p,
-                       p >= SURE)
+        return Subject("scene", place.split(" ", 1)[1], hedge(coloured(place, colour), p),
+                       words + scene.words, p, p >= SURE, colour)
     p = top.group_probability
     if p >= GUESS:
-        return Subject("object", top.noun, hedge(f"{article(top.noun)} {top.noun}", p), top.words,
-                       p, p >= SURE)
+        return Subject("object", top.noun, hedge(coloured(f"{article(top.noun)} {top.noun}", colour), p),
+                       top.words, p, p >= SURE, colour)
     names = " and ".join(c.name for c in colours[:2]) or "grey"
-    return Subject("picture", "picture", f"a picture in {names}", ("picture",), p, False)
+    return Subject("picture", "picture", f"a picture in {names}", ("picture",), p, False, first)
+
+
+def cam_box(cam: np.ndarray, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The box (left, top, right, bottom) in a ``size`` = (w, h) photo around where a (h', w')
+    class-activation map is at least half its maximum (the whole photo when it is flat)."""
+    w, h = size
+    cam = np.maximum(cam, 0)
+    if cam.max() <= 0:
+        return 0, 0, w, h
+    ys, xs = np.nonzero(cam >= 0.5 * cam.max())
+    ch, cw = cam.shape
+    return (int(xs.min() * w / cw), int(ys.min() * h / ch), int(np.ceil((xs.max() + 1) * w / cw)),
+            int(np.ceil((ys.max() + 1) * h / ch)))
+
+
+def subject_colour(image: Image.Image, colours: list[Colour],
+                   box: tuple[int, int, int, int]) -> str | None:
+    """The colour of the subject's region ``box`` (the clothes below a face, or where the
+    network looked), named as the nearest of the photo's three dominant colours when close."""
+    region = region_colour(image, box)
+    if region is None:
+        return colours[0].name if colours else None
+    return snap_colour(region, colours[:3])
 
 
 # --------------------------------------------------------------------------------- facts
@@ -283,11 +319,13 @@ def extract(image: Image.Image, model, k: int = 5, people: bool = True) -> Facts
     stars = starfield(image) if people and found is None else False
     facts = Facts(labels, colours, light, position, coverage, image.size, people=found, stars=stars)
     if people:
-        facts.subject = choose_subject(labels, found, stars, colours)
+        box = found.clothes_box if found is not None and found.clothes_box else cam_box(cam, image.size)
+        facts.subject = choose_subject(labels, found, stars, colours,
+                                       subject_colour(image, colours, box))
     else:  # the old rule: the top label, told as certain
         top = labels[0]
         facts.subject = Subject("object", top.noun, f"{article(top.noun)} {top.noun}", top.words,
-                                top.group_probability)
+                                top.group_probability, colour=colours[0].name if colours else None)
     facts.captions = captions(facts)
     return facts
 

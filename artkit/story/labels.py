@@ -247,12 +247,32 @@ def confidence(p: float) -> str:
     return "sure" if p >= SURE else "guess" if p >= GUESS else "none"
 
 
+def coloured(phrase: str, colour: str | None) -> str:
+    """``phrase`` with ``colour`` before its first noun: ("a helmet", "red") → "a red helmet",
+    ("what might be an academic gown", "black") → "what might be a black academic gown",
+    ("a camera on a tripod", "grey") → "a grey camera on a tripod"; unchanged without a colour."""
+    if not colour:
+        return phrase
+    m = re.search(r"\b(a|an) ", phrase)
+    if m is None:
+        return f"{colour} {phrase}"
+    return f"{phrase[:m.start()]}{article(colour)} {colour} {phrase[m.end():]}"
+
+
 def hedge(phrase: str, p: float) -> str:
     """``phrase`` ("a cat") as told at confidence ``p``: as it is, or "what might be a cat"."""
     return phrase if p >= SURE else f"what might be {phrase}"
 
 
 # --------------------------------------------------------------------------------- people
+
+# What people wear on the body (where the clothes' colour is read, below the face); the rest of
+# PERSON_CUES' "wears" (hats, helmets, ties, masks, shoes, jewellery) are not coloured by it.
+BODY_WEAR = frozenset(f"a {v}" for v in (
+    "suit", "jersey", "sweatshirt", "cardigan", "fur coat", "trench coat", "apron", "poncho",
+    "kimono", "abaya", "cloak", "gown", "bikini", "swimsuit", "pair of pyjamas", "vestment",
+    "stole", "bulletproof vest", "breastplate", "cuirass", "coat of chain mail", "hoopskirt",
+    "skirt", "sarong", "miniskirt", "lab coat", "military uniform")) | {"an academic gown"}
 
 # ImageNet classes that imply a person: class → (relation, phrase, role noun or None).
 # relation: "wears", "holds", "is" (the class is a person), "beside" (an object people use).

@@ -40,7 +40,8 @@ import numpy as np
 from PIL import Image
 
 from artkit.story.colours import region_colour
-from artkit.story.labels import GUESS, PERSON_CUES, ROLE_CONTEXT, SURE, article, hedge
+from artkit.story.labels import (BODY_WEAR, GUESS, PERSON_CUES, ROLE_CONTEXT, SURE, article,
+                                coloured, hedge)
 
 MAX_SIDE = 400
 CUE_MIN = 0.03        # a cue class counts from this probability
@@ -77,6 +78,7 @@ class People:
         wears, holds: phrases ("a suit", "a camera").
         role: a noun for the person ("photographer"), or None.
         clothes_colour: the colour below the face, or None.
+        clothes_box: where that colour was read (left, top, right, bottom), or None.
         evidence: ``"face"`` or ``"cues"``.
     """
 
@@ -89,6 +91,7 @@ class People:
     holds: list[str] = field(default_factory=list)
     role: str | None = None
     clothes_colour: str | None = None
+    clothes_box: tuple[int, int, int, int] | None = None
     evidence: str = "face"
 
     @property
@@ -98,19 +101,25 @@ class People:
             return f"{self.role}s" if self.role else "people"
         return self.role or "person"
 
-    def phrase(self) -> str:
-        """The person in words: "a photographer holding a camera", "two people"."""
+    def phrase(self, colour: str | None = None) -> str:
+        """The person in words: "a photographer holding a camera", "two people". ``colour``
+        (default: the clothes' colour) goes on what they wear, else on what they hold, else
+        "in grey"."""
+        colour = colour or self.clothes_colour
         if self.count > 1:
             many = {2: "two", 3: "three", 4: "four"}.get(self.count, "several")
-            return f"{many} {self.noun}"
+            return f"{many} {self.noun}" + (f" in {colour}" if colour else "")
         out = f"{article(self.noun)} {self.noun}"
-        if self.wears:
-            wear = self.wears[0]
-            if self.clothes_colour and wear.startswith("a "):
-                wear = f"a {self.clothes_colour} {wear[2:]}"
-            out += f" in {wear}"
+        wear = self.wears[0] if self.wears else None
+        if wear and wear.removeprefix("what might be ") in BODY_WEAR:
+            out += f" in {coloured(wear, colour)}"
+        elif wear:
+            out += (f" in {colour}" if colour else "") + f" wearing {wear}"
+        elif colour and not self.holds:
+            out += f" in {colour}"
         if self.holds:
-            out += f" {'beside' if 'tripod' in self.holds[0] else 'holding'} {self.holds[0]}"
+            hold = self.holds[0] if self.wears else coloured(self.holds[0], colour)
+            out += f" {'beside' if 'tripod' in self.holds[0] else 'holding'} {hold}"
         return out
 
     @property
@@ -252,6 +261,10 @@ def _place(people: People, image: Image.Image) -> None:
     people.size = ("a close portrait" if share > 0.35 else "a portrait" if share > 0.18
                    else "a figure" if share > 0.07 else "small in the picture")
     people.facing = "facing the camera"
-    below = (f.left - f.width // 2, f.top + int(1.4 * f.height), f.left + f.width + f.width // 2,
-             f.top + int(2.8 * f.height))
-    people.clothes_colour = region_colour(image, below)
+    for top, bottom in ((1.7, 3.0), (1.4, 2.8)):  # the chest; nearer the chin when it is cut off
+        below = (f.left - f.width // 2, f.top + int(top * f.height),
+                 f.left + f.width + f.width // 2, f.top + int(bottom * f.height))
+        found = region_colour(image, below)
+        if found is not None:
+            people.clothes_colour, people.clothes_box = found.name, below
+            break

@@ -123,6 +123,44 @@ def test_the_subject_comes_first_people_then_sky_then_scene_then_object():
     assert F.choose_subject([none], None, False, colours).kind == "picture"
 
 
+def test_the_subject_is_told_with_its_colour():
+    colours = [C.Colour("grey", (128, 128, 128), 1.0)]
+    cat = L.Label(282, "tiger cat", 0.386, "cat", ("animal",), 0.912)
+    told = F.choose_subject([cat], None, False, colours, "light brown")
+    assert told.phrase == "a light brown cat" and told.colour == "light brown"
+    lake = L.Label(975, "lakeside", 0.28, "lake", ("water",), 0.28)
+    assert F.choose_subject([lake], None, False, colours, "olive").phrase == \
+        "what might be an olive lake shore"
+    sky = F.choose_subject([cat], None, True, colours, "red")
+    assert sky.phrase == "a grey night sky full of stars"  # a starfield is the whole photo's colour
+    suit = P.People(count=1, wears=["what might be a suit"], evidence="cues")
+    assert F.choose_subject([cat], suit, False, colours, "navy").phrase == \
+        "a person in what might be a navy suit"
+    hat = P.People(count=1, wears=["a cowboy hat"], evidence="cues")  # not coloured by the clothes
+    assert hat.phrase("black") == "a person in black wearing a cowboy hat"
+    tripod = P.People(count=1, holds=["a camera on a tripod"], role="photographer", evidence="cues")
+    assert tripod.phrase("grey") == "a photographer beside a grey camera on a tripod"
+    assert P.People(count=2).phrase("white") == "two people in white"
+    assert L.coloured("an academic gown", "black") == "a black academic gown"
+    assert L.coloured("a gown", "olive") == "an olive gown"
+
+
+def test_a_region_colour_takes_the_photo_s_name_only_when_it_is_that_paint():
+    palette = [C.Colour("red", (200, 40, 30), 0.4), C.Colour("light grey", (210, 210, 212), 0.6)]
+    copper = C.Colour("copper", (190, 90, 50), 1.0)  # an orange suit in a photo whose paint is "red"
+    assert C.snap_colour(copper, palette) == "red"
+    blue = C.Colour("blue", (40, 80, 200), 1.0)  # no blue in the photo: named as it is
+    assert C.snap_colour(blue, palette) == "blue"
+    assert C.snap_colour(blue, []) == "blue"
+
+
+def test_cam_box_covers_the_hot_cells():
+    cam = np.zeros((7, 7), np.float32)
+    cam[1:3, 4:6] = 1.0
+    assert F.cam_box(cam, (70, 140)) == (40, 20, 60, 60)
+    assert F.cam_box(np.zeros((7, 7)), (70, 140)) == (0, 0, 70, 140)
+
+
 # a table of colours and the names a person would accept for them
 @pytest.mark.parametrize("rgb,names", [
     ((200, 30, 30), {"red"}), ((245, 245, 245), {"white"}), ((20, 20, 20), {"black"}),

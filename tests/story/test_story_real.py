@@ -21,15 +21,19 @@ def test_real_facts_people_sky_and_what_probabilities_mean(real_weights):
 
     model = nets.load_efficientnet("cpu")
     cat = extract(_photo("chelsea"), model)
-    assert cat.subject.phrase == "a cat" and cat.top.label == "tiger cat"
+    assert cat.subject.phrase == f"a {cat.subject.colour} cat" and cat.top.label == "tiger cat"
+    assert cat.subject.colour in [c.name for c in cat.colours[:3]]  # the cat's, in the photo's words
     assert cat.top.probability < 0.5 < cat.top.group_probability  # tiger cat 0.39, any cat 0.91
     assert "grey" not in [c.name for c in cat.colours]  # a tan-brown cat (issue 14)
     astronaut = extract(_photo("astronaut"), model)
     assert astronaut.subject.kind == "person" and astronaut.people.faces  # the LBP cascade
+    # the orange suit below the face, named as the photo's "red"; the helmet is not coloured by it
+    assert astronaut.subject.phrase == "a person in red wearing what might be a helmet"
     camera = extract(_photo("camera"), model)
     assert camera.subject.phrase.startswith("a photographer")  # a camera on a tripod
     stars = extract(_photo("hubble_deep_field"), model)
     assert stars.subject.kind == "sky" and "flatworm" not in stars.captions[0]
+    assert stars.subject.phrase == "a black night sky full of stars"
 
 
 @pytest.mark.weights
@@ -49,7 +53,7 @@ def test_real_story_about_the_cat(real_weights, tmp_path, monkeypatch):
     teller = Storyteller(corpus_limit=200, device="cpu")
     story = teller.tell(_photo("chelsea"), "noir", length=25, retries=0)
     assert story.facts.subject.noun == "cat"
-    thing = f"{story.facts.colours[0].name.split()[-1]} cat"
+    thing = f"{story.facts.subject.colour} cat"
     assert thing in story.text[:120]  # the noir opening names the subject and its colour
     assert story.grounded and story.repeated == 0 and story.title
     assert set(story.exemplars) <= set(teller.style("noir")[1])
