@@ -135,3 +135,24 @@ def test_missing_job_file_and_help():
     assert r.exit_code == 0
     for part in ("[[job]]", "[defaults]", "torchrun --nproc-per-node", "--seed", "--force"):
         assert part in r.output, part
+
+
+def test_ctrl_c_keeps_the_paintings_done_and_a_rerun_paints_the_rest(tmp_path, monkeypatch):
+    from artkit.doodle.api import Painter
+
+    real, calls = Painter.paint, []
+
+    def interrupted_second(self, *a, **kw):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(Painter, "paint", interrupted_second)
+    r = _batch(tmp_path)
+    assert r.exit_code == 130 and "interrupted: 1 painting(s) of this process are written" in r.output
+    assert (tmp_path / "out" / "neural.png").exists() and not (tmp_path / "out" / "patch.png").exists()
+    monkeypatch.setattr(Painter, "paint", real)
+    r = _batch(tmp_path)
+    assert r.exit_code == 0 and "skipping 1 job(s)" in r.output
+    assert (tmp_path / "out" / "patch.png").exists()
