@@ -467,11 +467,27 @@ def test_doodle_batch_paints_each_job_once_under_two_processes(launched, job):
         f"painting{i}{ext}" for i in range(4) for ext in (".png", ".json"))
     assert "4 input(s) done by 2 processes (2, 2 by rank)" in zero["doodle"][1]
     assert one["doodle"][1] == ""
+    # each job has its own generator: one process (at the ranks' one thread) paints the same
+    from typer.testing import CliRunner
+
+    from artkit.cli import app
+
+    (job / "doodle" / "one.toml").write_text(DOODLE_JOBS.replace("out/", "one/"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        res = CliRunner().invoke(app, ["doodle", "batch", str(job / "doodle" / "one.toml"),
+                                       "--device", "cpu", "-q"])
+    finally:
+        torch.set_num_threads(threads)
+    assert res.exit_code == 0, res.output
     for i in range(4):
         manifest = json.loads((out / f"painting{i}.json").read_text())
         assert manifest["extra"]["processes"] == 2 and manifest["seed"] == i
         assert manifest["params"]["map"] == str(job / "doodle" / f"map{i}.png")
-        assert Image.open(out / f"painting{i}.png").size == (40, 32)
+        two = np.asarray(Image.open(out / f"painting{i}.png"))
+        assert two.shape == (32, 40, 3)
+        assert np.array_equal(two, np.asarray(Image.open(job / "doodle" / "one" / f"painting{i}.png")))
 
 
 def test_a_dead_rank_ends_the_job_with_one_clear_line(launched):
