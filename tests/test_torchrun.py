@@ -245,6 +245,7 @@ def job(tmp_path_factory):
         Image.fromarray(_halves(BLUE, RED)[:, :: 1 if i % 2 else -1]).save(
             root / "doodle" / f"map{i}.png")
     (root / "doodle" / "jobs.toml").write_text(DOODLE_JOBS)
+    (root / "doodle" / "bad.toml").write_text(DOODLE_JOBS.replace("seed = 2", "sed = 2"))
     return root
 
 
@@ -358,6 +359,7 @@ step(4, "explain", ["explain", "show", str(JOB / "gray"), "--model", "fashion-cn
                     "--method", "patternattribution", "-o", "ex", "--device", "cpu"])
 sync("explain")
 step(5, "doodle", ["doodle", "batch", str(JOB / "doodle" / "jobs.toml"), "--device", "cpu"])
+step(6, "badjobs", ["doodle", "batch", str(JOB / "doodle" / "bad.toml"), "--device", "cpu"])
 sync("doodle")
 os.environ["ARTKIT_DIST_TIMEOUT"] = "5"
 real = D.all_reduce_gradients
@@ -366,7 +368,7 @@ def dying(module):
         os._exit(3)
     return real(module)
 D.all_reduce_gradients = dying
-step(6, "dies", TRAIN + ["-o", "dead.safetensors", "--epochs", "1"])
+step(7, "dies", TRAIN + ["-o", "dead.safetensors", "--epochs", "1"])
 """
 
 
@@ -402,7 +404,7 @@ def launched(job) -> Launched:
     assert res.exit_code == 0, res.output
     (job / "ranks.py").write_text(textwrap.dedent(RANKS) + textwrap.dedent(COMMANDS))
     ranks = launch(["ranks.py"], 2, job, timeout=300,
-                   env={"JOB": str(job), "TEST_PORTS": ",".join(map(str, free_ports(7)))})
+                   env={"JOB": str(job), "TEST_PORTS": ",".join(map(str, free_ports(8)))})
     return Launched(job, [_steps(r.stderr) for r in ranks], [r.returncode for r in ranks],
                     [r.stderr for r in ranks])
 
@@ -467,6 +469,10 @@ def test_doodle_batch_paints_each_job_once_under_two_processes(launched, job):
         f"painting{i}{ext}" for i in range(4) for ext in (".png", ".json"))
     assert "4 input(s) done by 2 processes (2, 2 by rank)" in zero["doodle"][1]
     assert one["doodle"][1] == ""
+    # a mistake in the job file: one line, from rank 0, before any work
+    assert (zero["badjobs"][0], one["badjobs"][0]) == (1, 1) and one["badjobs"][1] == ""
+    assert zero["badjobs"][1].strip().splitlines() == [
+        f"error: {job / 'doodle' / 'bad.toml'} job 3: unknown key 'sed' (did you mean 'seed'?)"]
     # each job has its own generator: one process (at the ranks' one thread) paints the same
     from typer.testing import CliRunner
 

@@ -14,8 +14,8 @@ import click
 import typer
 
 from artkit.core.cli import (DeviceOpt, ForceOpt, JsonOpt, OptionalOutputOpt, OutputOpt,
-                             QuietOpt, Run, SeedOpt, VerboseOpt, capability_app, command, error,
-                             info, print_table)
+                             QuietOpt, Run, SeedOpt, SharedError, VerboseOpt, capability_app,
+                             command, error, info, print_table)
 from artkit.core.errors import ArtkitError
 from artkit.core.presets import list_presets
 from artkit.doodle.config import PRESETS, DoodleConfig
@@ -265,9 +265,12 @@ def batch_cmd(
     from artkit.doodle.api import Painter
     from artkit.doodle.jobs import read_jobs
 
-    jobs = read_jobs(jobs_file, preset=preset, seed=seed)
-    for job in jobs:
-        check_job(job, device)
+    try:  # every process reads the same file: an error in it is printed once, by rank 0
+        jobs = read_jobs(jobs_file, preset=preset, seed=seed)
+        for job in jobs:
+            check_job(job, device)
+    except ArtkitError as exc:
+        raise SharedError(exc.message, exc.hint) from None
     if not force:  # a rerun skips the jobs already painted
         jobs = skip_done(jobs, "artkit doodle batch", Job.params, noun="job(s)", verb="painted",
                          outputs=lambda j: (j.style, [j.output]), quiet=quiet, ignore=())
