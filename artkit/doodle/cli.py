@@ -219,10 +219,10 @@ def paint_job(run: Run, job: Job, painter, generator, *, on_frame=None, resume=N
 @command(app, "batch")
 def batch_cmd(
     jobs_file: Annotated[Path, typer.Argument(
-        metavar="JOBS.toml", help="The job list: one [[job]] table per painting (see below).")],
+        help="The job list (.toml): one [[job]] table per painting, as in the example above.")],
     preset: Annotated[Optional[str], typer.Option(
         help="Settings preset of the jobs whose file names none: a shipped name "
-        "(--list-presets) or a .toml file.", show_default="none")] = None,
+        "(artkit doodle --list-presets) or a .toml file.", show_default="none")] = None,
     seed: Annotated[int, typer.Option(
         "--seed", help="Seed of the jobs whose file gives none; each job has its own "
         "generator, so a painting does not depend on which process paints it.")] = 0,
