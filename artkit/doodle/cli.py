@@ -225,7 +225,8 @@ def batch_cmd(
         "(artkit doodle --list-presets) or a .toml file.", show_default="none")] = None,
     seed: Annotated[int, typer.Option(
         "--seed", help="Seed of the jobs whose file gives none; each job has its own "
-        "generator, so a painting does not depend on which process paints it.")] = 0,
+        "generator, so a painting does not depend on which process paints it (at the same "
+        "thread count).")] = 0,
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
