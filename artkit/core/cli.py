@@ -171,23 +171,27 @@ def info(message: str, quiet: bool = False) -> None:
         typer.echo(message, err=True)
 
 
-def skip_done(items: Sequence[Any], command: str, params: dict[str, Any], *,
+def skip_done(items: Sequence[Any], command: str,
+              params: dict[str, Any] | Callable[[Any], dict[str, Any]], *,
               outputs: Callable[[Any], tuple[Any, Sequence[Any]]], quiet: bool = False,
-              verb: str = "done", ignore: tuple[str, ...] = ("inputs",)) -> list[Any]:
+              verb: str = "done", ignore: tuple[str, ...] = ("inputs",),
+              noun: str = "photo(s)") -> list[Any]:
     """A batch's rerun: the items still to do. ``outputs(item)`` gives ``(source, [paths])``;
     an item is done when its first path's manifest names ``source`` with the same ``params``
-    (:func:`artkit.core.manifest.is_complete`) and its other paths exist. Says how many were
-    skipped (rank 0 only)."""
+    (one dict for the batch, or ``params(item)`` when each item has its own settings; see
+    :func:`artkit.core.manifest.is_complete`) and its other paths exist. Says how many
+    ``noun`` were skipped (rank 0 only)."""
     from artkit.core.manifest import is_complete
 
     todo = []
     for item in items:
         source, paths = outputs(item)
-        if not (is_complete(paths[0], command, params, source=source, ignore=ignore)
+        mine = params(item) if callable(params) else params
+        if not (is_complete(paths[0], command, mine, source=source, ignore=ignore)
                 and all(os.path.isfile(p) for p in paths[1:])):
             todo.append(item)
     skipped = len(items) - len(todo)
-    info(f"skipping {skipped} photo(s) {verb} by an earlier run with the same settings "
+    info(f"skipping {skipped} {noun} {verb} by an earlier run with the same settings "
          "(--force redoes them)", quiet or not skipped)
     return todo
 
@@ -455,8 +459,10 @@ class Run:
 
     # ---- saving
 
-    def manifest(self, *, result: Any = None, extra: dict[str, Any] | None = None) -> dict:
-        """The manifest of what has been done so far (weights used, wall time, ``extra``)."""
+    def manifest(self, *, result: Any = None, extra: dict[str, Any] | None = None,
+                 params: dict[str, Any] | None = None, seed: int | None = None) -> dict:
+        """The manifest of what has been done so far (weights used, wall time, ``extra``);
+        ``params`` and ``seed`` replace the run's (one job of a batch whose jobs differ)."""
         from artkit.core.manifest import build_manifest
 
         weights = dict(self.weights)
@@ -466,7 +472,8 @@ class Run:
             extra = {**({"notes": notes} if notes else {}), **(extra or {})}
         if self.world is not None and self.world.distributed:
             extra = {**(extra or {}), "processes": self.world.size}
-        return build_manifest(self.command, self.params, seed=self.seed,
+        return build_manifest(self.command, self.params if params is None else params,
+                              seed=self.seed if seed is None else seed,
                               device=None if self.device is None else str(self.device),
                               weights=weights, wall_time=self.seconds, extra=extra)
 
@@ -479,13 +486,14 @@ class Run:
                                  json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
     def save_image(self, path: str | os.PathLike, image: Any, *, result: Any = None,
-                   extra: dict[str, Any] | None = None, quality: int = 95) -> None:
+                   extra: dict[str, Any] | None = None, quality: int = 95,
+                   params: dict[str, Any] | None = None, seed: int | None = None) -> None:
         """Stage an image (a tensor in [0, 1] or a PIL image), its manifest inside a PNG and
-        beside it."""
+        beside it (``params``, ``seed``: see :meth:`manifest`)."""
         from artkit.core.images import encode_image
 
         path = Path(path)
-        manifest = self.manifest(result=result, extra=extra)
+        manifest = self.manifest(result=result, extra=extra, params=params, seed=seed)
         self.plan.stage_bytes(path, encode_image(image, path.suffix, manifest=manifest,
                                                  quality=quality))
         self._with_manifest(path, manifest)

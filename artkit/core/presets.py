@@ -37,41 +37,42 @@ def list_presets(kind: str) -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
-def read_toml(name_or_path: str | Path, kind: str) -> tuple[dict, str]:
-    """Read a preset by shipped name or by path; returns ``(table, where)``."""
+def read_toml(name_or_path: str | Path, kind: str, what: str = "preset") -> tuple[dict, str]:
+    """Read a preset (or another small TOML file: ``what`` names it in errors) by shipped
+    name or by path; returns ``(table, where)``."""
     p = Path(name_or_path)
     if p.suffix == ".toml" or p.exists():
         if not p.is_file():
-            raise ArtkitError(f"preset file '{p}' does not exist")
+            raise ArtkitError(f"{what} file '{p}' does not exist")
         where = str(p)
-        text = _read_text(p, where)
+        text = _read_text(p, where, what)
     else:
         res = presets_root() / kind / f"{name_or_path}.toml"
         if not res.is_file():
             known = ", ".join(list_presets(kind)) or "none"
             raise ArtkitError(f"unknown {kind} preset '{name_or_path}'", f"known: {known}, or give a .toml path")
         where = f"presets/{kind}/{name_or_path}.toml"
-        text = _read_text(res, where)
+        text = _read_text(res, where, what)
     try:
         return tomllib.loads(text), where
     except tomllib.TOMLDecodeError as exc:
-        raise ArtkitError(f"preset {where} is not valid TOML: {exc}") from None
+        raise ArtkitError(f"{what} {where} is not valid TOML: {exc}") from None
 
 
 MAX_PRESET_BYTES = 1 << 20
 
 
-def _read_text(path, where: str) -> str:
+def _read_text(path, where: str, what: str = "preset") -> str:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ArtkitError(f"preset {where} cannot be read: {exc.strerror or exc}") from None
+        raise ArtkitError(f"{what} {where} cannot be read: {exc.strerror or exc}") from None
     if len(data) > MAX_PRESET_BYTES:
-        raise ArtkitError(f"preset {where} is {len(data)} bytes; presets are small TOML files")
+        raise ArtkitError(f"{what} {where} is {len(data)} bytes; it should be a small TOML file")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ArtkitError(f"preset {where} is not UTF-8 text", "save it as UTF-8 TOML") from None
+        raise ArtkitError(f"{what} {where} is not UTF-8 text", "save it as UTF-8 TOML") from None
 
 
 def load_preset(name_or_path: str | Path, kind: str, schema: type) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from artkit.core.lazy import lazy_exports
 
 _EXPORTS = {
-    "Checkpoint": "api", "DoodleResult": "api", "Painter": "api", "default_style_map": "api",
+    "Checkpoint": "api", "DoodleResult": "api", "Painter": "api", "default_style_map": "jobs",
     "transfer": "api", "DoodleConfig": "config", "DoodleEvaluation": "evaluate",
     "evaluate": "evaluate",
 }
@@ -25,6 +25,7 @@ __all__ = ["Checkpoint", "DoodleConfig", "DoodleEvaluation", "DoodleResult", "Pa
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from artkit.doodle.api import Checkpoint, DoodleResult, Painter, default_style_map, transfer
+    from artkit.doodle.api import Checkpoint, DoodleResult, Painter, transfer
     from artkit.doodle.config import DoodleConfig
+    from artkit.doodle.jobs import default_style_map
     from artkit.doodle.evaluate import DoodleEvaluation, evaluate

@@ -183,13 +183,6 @@ class Inputs:
         return h.hexdigest()
 
 
-def default_style_map(style: str | os.PathLike) -> Path | None:
-    """``<style>_sem.png`` beside a style image, if it exists."""
-    p = Path(style)
-    candidate = p.with_name(p.stem + "_sem.png")
-    return candidate if candidate.exists() else None
-
-
 def output_size(style: ImageLike, target_map: ImageLike | None, content: ImageLike | None,
                 size: tuple[int, int] | None) -> tuple[int, int]:
     """(W, H) of the output: ``size``, else the doodle's, the content's or the style's size

@@ -14,11 +14,12 @@ import click
 import typer
 
 from artkit.core.cli import (DeviceOpt, ForceOpt, JsonOpt, OptionalOutputOpt, OutputOpt,
-                             QuietOpt, Run, SeedOpt, VerboseOpt, capability_app, command, error,
-                             info, print_table)
+                             QuietOpt, Run, SeedOpt, SharedError, VerboseOpt, capability_app,
+                             command, error, info, print_table)
 from artkit.core.errors import ArtkitError
 from artkit.core.presets import list_presets
 from artkit.doodle.config import PRESETS, DoodleConfig
+from artkit.doodle.jobs import Job, default_style_map, parse_size
 
 app = capability_app("Doodles into paintings: semantic style transfer (neural-doodle), style "
                      "transfer and textures.", default="paint")
@@ -40,17 +41,6 @@ def _show_presets(value: bool) -> None:
         for name in list_presets(PRESETS):
             typer.echo(name)
         raise typer.Exit()
-
-
-def parse_size(text: str | None) -> tuple[int, int] | None:
-    """``"512x384"`` → (512, 384); ``None`` stays ``None``."""
-    if text is None:
-        return None
-    try:
-        w, h = (int(v) for v in text.lower().replace("×", "x").split("x"))
-    except ValueError:
-        raise ArtkitError(f"--size '{text}' is not WIDTHxHEIGHT", "e.g. --size 512x384") from None
-    return w, h
 
 
 def parse_layers(text: str) -> list[str]:
@@ -141,65 +131,171 @@ def paint_cmd(
     """
     config = config_from(ctx, preset, locals())
     if map_ is not None and style_map is None:
-        from artkit.doodle.api import default_style_map
-
         style_map = default_style_map(style)
-    paint_files(style=style, style_map=style_map, target_map=map_, content=content,
-                output=output, config=config, size=parse_size(size), frames=frames,
-                save_every=save_every, resume=resume, seed=seed, device=device, quiet=quiet,
-                verbose=verbose, force=force, params={"preset": preset})
+    job = Job(style=style, style_map=style_map, target_map=map_, content=content, output=output,
+              config=config, size=parse_size(size), seed=seed, extra_params={"preset": preset})
+    paint_files(job, frames=frames, save_every=save_every, resume=resume, device=device,
+                quiet=quiet, verbose=verbose, force=force)
 
 
-def paint_files(*, style, style_map, target_map, content, output: Path, config: DoodleConfig,
-                size: tuple[int, int] | None, seed: int, device: str, quiet: bool, verbose: bool,
-                force: bool, frames: Path | None = None, save_every: int = 10,
-                resume: Path | None = None, extra: dict[str, Any] | None = None,
-                params: dict[str, Any] | None = None, command_name: str = "artkit doodle") -> None:
-    """The one code path of ``artkit doodle`` and ``artkit doodle demo``: check the inputs
+def paint_files(job: Job, *, device: str, quiet: bool, verbose: bool, force: bool,
+                frames: Path | None = None, save_every: int = 10, resume: Path | None = None,
+                extra: dict[str, Any] | None = None, command_name: str = "artkit doodle") -> None:
+    """The one-picture path of ``artkit doodle`` and ``artkit doodle demo``: check the inputs
     and every output, then paint inside a :class:`Run` and write the outputs together.
 
     Args:
-        style, style_map, target_map, content: paths or in-memory images.
+        job: the painting (its inputs may be in-memory images: the demo's).
         extra: more images to write with the painting (path → PIL image; the demo's inputs).
-        params: more parameters for the manifest.
     """
     from artkit.core.checkpoint import checkpoint_path
-    from artkit.doodle.api import Checkpoint, Painter, input_size, output_size, plan_run
+    from artkit.doodle.api import Checkpoint, Painter
 
-    out_wh = output_size(style, target_map, content, size)  # headers only: cheap
-    plan_run(out_wh, input_size(style), config, device, content=content is not None)
+    check_job(job, device)
     checkpoint = Checkpoint.load(resume) if resume is not None else None
-    neural = config.engine == "neural"
-    ckpt_path = checkpoint_path(output) if neural else None
+    neural = job.config.engine == "neural"
+    ckpt_path = checkpoint_path(job.output) if neural else None
     same = resume is not None and ckpt_path is not None and resume.resolve() == ckpt_path.resolve()
-    files = [p for p in (style, style_map, target_map, content, None if same else resume)
-             if isinstance(p, Path)]
-    run = Run(command_name, force=force, quiet=quiet, verbose=verbose, seed=seed, device=device,
-              inputs=files, params={"style": style, "style_map": style_map, "map": target_map,
-                                    "content": content, "size": size, "resume": resume,
-                                    "config": config.to_dict(), **(params or {})})
-    out = run.image_output(output)
-    if neural:
+    files = job.files() + ([resume] if resume is not None and not same else [])
+    run = Run(command_name, force=force, quiet=quiet, verbose=verbose, seed=job.seed,
+              device=device, inputs=files, params={**job.params(), "resume": resume})
+    out = run.image_output(job.output)
+    if ckpt_path is not None:
         run.output(ckpt_path, suffixes={".safetensors"}, manifest=False,
                    what="checkpoint (written only if interrupted)")
     for path in extra or {}:
         run.image_output(path, manifest=False, what="demo input")
     on_frame = _frame_writer(frames, save_every, force) if frames is not None else None
     with run:
-        painter = Painter(config.network if neural else None, device=run.device)
-        result = painter.paint(style, style_map, target_map, content=content, size=size,
-                               config=config, generator=run.generator, progress=run.progress,
-                               on_frame=on_frame, resume=checkpoint)
-        run.notes += result.notes
+        painter = Painter(job.config.network if neural else None, device=run.device)
         for path, image in (extra or {}).items():
             run.save_image(path, image)
-        run.save_image(out, result.image, result=result,
-                       extra={"mode": result.mode, "partial": result.interrupted, **result.to_dict()})
+        result = paint_job(run, job, painter, run.generator, on_frame=on_frame,
+                           resume=checkpoint, own_params=False)
         if result.interrupted:
             run.save_with(ckpt_path, lambda tmp: result.checkpoint.save(tmp))
     if result.interrupted:
         raise error(f"interrupted: wrote the painting so far to {out} (marked partial in its "
                     f"manifest) and a checkpoint; continue with --resume {ckpt_path} --force", 130)
+
+
+def check_job(job: Job, device: str) -> None:
+    """The checks a job needs before any work, from the files' headers: the output's size and
+    whether the painting fits in the memory budget."""
+    from artkit.doodle.api import input_size, output_size, plan_run
+
+    try:
+        out_wh = output_size(job.style, job.target_map, job.content, job.size)
+        plan_run(out_wh, input_size(job.style), job.config, device, content=job.content is not None)
+    except ArtkitError as exc:
+        if not job.label:
+            raise
+        raise ArtkitError(f"{job.label}: {exc.message}", exc.hint) from None
+
+
+def paint_job(run: Run, job: Job, painter, generator, *, on_frame=None, resume=None,
+              own_params: bool = True):
+    """Paint ``job`` with ``painter`` inside ``run`` (one picture's run, or a batch's) and
+    stage the painting with its manifest; returns the :class:`DoodleResult`.
+
+    Args:
+        generator: the job's source of randomness.
+        own_params: record the job's parameters and seed in its manifest (a batch, whose run
+            has none of its own) rather than the run's.
+    """
+    result = painter.paint(job.style, job.style_map, job.target_map, content=job.content,
+                           size=job.size, config=job.config, generator=generator,
+                           progress=run.progress, on_frame=on_frame, resume=resume)
+    run.notes += [n for n in result.notes if n not in run.notes]
+    source = {"input": str(job.style)} if isinstance(job.style, Path) else {}
+    run.save_image(job.output, result.image, result=result,
+                   params=job.params() if own_params else None,
+                   seed=job.seed if own_params else None,
+                   extra={"mode": result.mode, "partial": result.interrupted, **source,
+                          **result.to_dict()})
+    return result
+
+
+@command(app, "batch")
+def batch_cmd(
+    jobs_file: Annotated[Path, typer.Argument(
+        help="The job list (.toml): one [[job]] table per painting, as in the example above.")],
+    preset: Annotated[Optional[str], typer.Option(
+        help="Settings preset of the jobs whose file names none: a shipped name "
+        "(artkit doodle --list-presets) or a .toml file.", show_default="none")] = None,
+    seed: Annotated[int, typer.Option(
+        "--seed", help="Seed of the jobs whose file gives none; each job has its own "
+        "generator, so a painting does not depend on which process paints it (at the same "
+        "thread count).")] = 0,
+    device: DeviceOpt = "auto",
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Paint every job of a TOML list; under torchrun the jobs are split across the processes.
+
+    The whole file is checked before any painting (unknown keys, missing files, two jobs
+    writing one output, outputs that exist). Each painting is written, with its manifest, as
+    soon as it is done, by the process that painted it; a rerun skips the jobs whose output
+    and manifest say they were painted with the same settings (--force repaints them).
+
+    \b
+    A job file (paths are relative to it; a job's keys override [defaults]):
+      [defaults]
+      style = "Monet.jpg"          # the style map defaults to Monet_sem.png beside it
+      engine = "patch"
+      [[job]]
+      map = "coastline.png"
+      output = "out/coastline.png"
+      [[job]]
+      map = "lake.png"
+      output = "out/lake.png"
+      engine = "neural"
+      iterations = 50
+    Keys: style, map, style_map, content, output, size ("WxH"), preset, seed, and every
+    setting of `artkit doodle` (engine, iterations, phases, ... as in a preset file).
+
+    \b
+    Examples:
+      artkit doodle batch jobs.toml
+      torchrun --nproc-per-node 4 -m artkit doodle batch jobs.toml   # 4 pictures at a time
+    """
+    from artkit.core.cli import skip_done
+    from artkit.core.progress import report
+    from artkit.core.runtime import make_generator
+    from artkit.doodle.api import Painter
+    from artkit.doodle.jobs import read_jobs
+
+    try:  # every process reads the same file: an error in it is printed once, by rank 0
+        jobs = read_jobs(jobs_file, preset=preset, seed=seed)
+        for job in jobs:
+            check_job(job, device)
+    except ArtkitError as exc:
+        raise SharedError(exc.message, exc.hint) from None
+    if not force:  # a rerun skips the jobs already painted
+        jobs = skip_done(jobs, "artkit doodle batch", Job.params, noun="job(s)", verb="painted",
+                         outputs=lambda j: (j.style, [j.output]), quiet=quiet, ignore=())
+        if not jobs:
+            return
+    run = Run("artkit doodle batch", force=force, quiet=quiet, verbose=verbose, seed=None,
+              device=device, inputs=[jobs_file, *(f for job in jobs for f in job.files())],
+              params={"jobs": jobs_file})
+    for job in jobs:
+        run.image_output(job.output)
+    with run:
+        painter = Painter(None, device=run.device)  # loads each network once, when a job needs it
+        mine = run.split(jobs)  # under torchrun: this process's share
+        try:
+            for i, job in enumerate(mine):
+                report(run.progress, "jobs", i, len(mine), job.output.name)
+                with run.item(job.label):
+                    result = paint_job(run, job, painter, make_generator(job.seed, "cpu"))
+                    if result.interrupted:
+                        raise KeyboardInterrupt
+            report(run.progress, "jobs", len(mine), len(mine))
+        except KeyboardInterrupt:
+            raise error(f"interrupted: {run.done} painting(s) of this process are written; "
+                        "run the same command again to paint the rest", 130) from None
 
 
 def _frame_writer(frames: Path, every: int, force: bool):
@@ -239,7 +335,6 @@ def evaluate_cmd(
     better). Baselines: the doodle filled with each region's mean style colour, and the style
     image resized.
     """
-    from artkit.doodle.api import default_style_map
     from artkit.doodle.evaluate import evaluate
 
     style_map = style_map or default_style_map(style)
@@ -282,12 +377,12 @@ def demo_cmd(
     scene = get_example("demo")
     style, smap = scene.images(wh)
     doodle = scene.doodle(wh)
-    paint_files(style=style, style_map=smap, target_map=doodle, content=None,
-                output=out_dir / "painting.png", config=DoodleConfig.build(engine=engine),
-                size=None, seed=seed, device=device, quiet=quiet, verbose=verbose, force=force,
+    job = Job(style=style, style_map=smap, target_map=doodle, output=out_dir / "painting.png",
+              config=DoodleConfig.build(engine=engine), seed=seed,
+              extra_params={"scene": "demo", "scene_size": size})
+    paint_files(job, device=device, quiet=quiet, verbose=verbose, force=force,
                 extra={out_dir / "style.png": style, out_dir / "style_sem.png": smap,
-                       out_dir / "doodle.png": doodle},
-                params={"scene": "demo", "scene_size": size}, command_name="artkit doodle demo")
+                       out_dir / "doodle.png": doodle}, command_name="artkit doodle demo")
 
 
 @command(app, "examples")
