@@ -40,7 +40,7 @@ from artkit.explain import Explainer, Patterns, attribute, fit_patterns, grid, t
 from artkit.explain.api import DEFAULT_METHODS, batched, image_inputs, random_crop  # noqa: E402
 from artkit.explain.evaluate import ESTIMATOR_NAMES, estimator_quality, image_degradation  # noqa: E402
 from artkit.explain.localise import (ObjectCrop, imagenet_objects, localisation,  # noqa: E402
-                                     make_composites)
+                                     make_composites, unseen_objects)
 from artkit.explain.models import classifier_patterns, load_model, shipped_dir  # noqa: E402
 from artkit.nets.classifier import FeatureClassifier  # noqa: E402
 
@@ -219,6 +219,9 @@ def main() -> None:
     ap.add_argument("--parts", default="fit,rho,gallery,localise,speed,classify")
     ap.add_argument("--crops", type=int, default=88, help="inputs per fitting photo")
     ap.add_argument("--composites", type=int, default=200)
+    ap.add_argument("--objects", choices=("skimage", "unseen"), default="skimage",
+                    help="localise: scikit-image's cat/coffee/rocket, or the unseen opencv-doc objects")
+    ap.add_argument("--object-dir", type=Path, help="the unseen objects (default: DIR/objects of --gather)")
     ap.add_argument("--classify-composites", type=int, default=0, help="(default: --composites)")
     ap.add_argument("--degrade-images", type=int, default=12)
     ap.add_argument("--loc-methods", default=",".join(METHODS), help="methods for localisation")
@@ -235,11 +238,14 @@ def main() -> None:
         print("gathered " + ", ".join(f"{n} photos in {args.gather / k}" for k, n in counts.items()))
         args.photos = args.photos or args.gather / "fit"
         args.judge = args.judge or args.gather / "judge"
+        args.object_dir = args.object_dir or args.gather / "objects"
     parts = {p for p in args.parts.split(",") if p}
     if not parts:
         return
     if "fit" in parts and args.photos is None:
         sys.exit("--parts fit needs photos: pass --photos FIT_DIR or --gather DIR")
+    if "localise" in parts and args.objects == "unseen" and args.object_dir is None:
+        sys.exit("--objects unseen needs the object photos: pass --object-dir DIR/objects or --gather DIR")
     if "rho" in parts and args.judge is None:
         sys.exit("--parts rho needs judging photos: pass --judge JUDGE_DIR or --gather DIR")
     loc_methods = args.loc_methods.split(",")
@@ -281,16 +287,22 @@ def main() -> None:
                      "gallery use them")
     elif "rho" not in parts and args.new_patterns.is_file() and args.use_new:
         pats = Patterns.load(args.new_patterns)
+    pattern_name = "shipped" if pats is old else f"new ({args.new_patterns})"
+    notes.append(f"patterns measured: {pattern_name}")
     ex = Explainer(ex, patterns=pats)
     if "gallery" in parts:
         notes += gallery_part(ex, args.gallery_dir)
         record()
     objects, backgrounds = imagenet_objects()
     if "localise" in parts:
-        comps, scores = localise_part(ex.explainable.model, pats, objects, backgrounds,
+        loc_objects, what = objects, "objects from scikit-image"
+        if args.objects == "unseen":
+            loc_objects = unseen_objects(args.object_dir)
+            what = "opencv-doc objects no pattern set was fitted on"
+        comps, scores = localise_part(ex.explainable.model, pats, loc_objects, backgrounds,
                                       args.composites, 0, loc_methods)
-        tables.append(table(f"localisation, EfficientNet-Lite0: {len(comps)} composites (objects "
-                            "from scikit-image on its textures), seed 0",
+        tables.append(table(f"localisation, EfficientNet-Lite0, {pattern_name} patterns: {len(comps)} "
+                            f"composites ({what} on scikit-image's textures), seed 0",
                             ["method", "energy in box", "pointing hits"],
                             [[s.method, s.energy, s.hits] for s in scores]))
         record()
