@@ -3,14 +3,19 @@ ones (ρ per layer on disjoint photos), localisation on composites (energy point
 pointing-game hits against random and centre-bias baselines) on EfficientNet-Lite0 and on an
 ``artkit classify`` model, the paper's degradation AOPC, speed, and the gallery figures.
 
-    python benchmarks/explain.py --photos FIT_DIR --judge JUDGE_DIR [--parts fit,rho,localise,speed,gallery]
-        [--crops 88] [--composites 200] [--new-patterns P] [--gallery-dir gallery/explain]
+    python benchmarks/explain.py --gather DIR --parts ""          # the photo sets, once
+    python benchmarks/explain.py --photos DIR/fit --parts fit --crops 129 --new-patterns P
+    python benchmarks/explain.py --parts localise --objects unseen --object-dir DIR/objects [--use-new]
+    python benchmarks/explain.py --judge DIR/judge --parts rho --new-patterns P
+        [--parts fit,rho,localise,speed,gallery,classify] [--composites 200] [--gallery-dir gallery/explain]
 
-FIT_DIR and JUDGE_DIR are folders of natural photos with no photo in common (the project used
-Debian's wallpaper and photo packages, fetched with `apt-get download` and unpacked outside the
-repository: 59 photos to fit, 22 to judge, the scikit-image and matplotlib photos among the
-latter). Needs the EfficientNet-Lite0 weights. Figures are recorded in
-benchmarks/results/explain.json.
+--gather DIR fetches Debian's wallpaper and photo packages (`apt-get download`, unpacked with
+`dpkg-deb -x` into a temporary folder, no root needed) and writes the natural photos among them
+(a fixed list: vector art, renders and gradients left out) into DIR/fit and DIR/judge, split by a
+hash of the file name (one in five to judge: 39 and 12 photos), and five opencv-doc object photos
+into DIR/objects (``artkit.explain.localise.UNSEEN_OBJECTS``: in no fitting set, neither the
+shipped patterns' ten photos nor DIR/fit). Needs the EfficientNet-Lite0 weights. Figures are
+recorded in benchmarks/results/explain.json.
 """
 
 from __future__ import annotations
