@@ -303,7 +303,7 @@ def main() -> None:
         loc_objects, what = objects, "objects from scikit-image"
         if args.objects == "unseen":
             loc_objects = unseen_objects(args.object_dir)
-            what = "opencv-doc objects no pattern set was fitted on"
+            what = "opencv-doc objects no pattern set was fitted on,"
         comps, scores = localise_part(ex.explainable.model, pats, loc_objects, backgrounds,
                                       args.composites, 0, loc_methods)
         tables.append(table(f"localisation, EfficientNet-Lite0, {pattern_name} patterns: {len(comps)} "
