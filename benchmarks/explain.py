@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import fetch_debs, save_results, table  # noqa: E402
 
 from artkit.classify.api import head_pattern  # noqa: E402
+from artkit.core.errors import ArtkitError  # noqa: E402
 from artkit.classify.head import fit_logistic  # noqa: E402
 from artkit.core.runtime import make_generator  # noqa: E402
 from artkit.explain import Explainer, Patterns, attribute, fit_patterns, grid, trace  # noqa: E402
@@ -302,7 +303,10 @@ def main() -> None:
     if "localise" in parts:
         loc_objects, what = objects, "objects from scikit-image"
         if args.objects == "unseen":
-            loc_objects = unseen_objects(args.object_dir)
+            try:
+                loc_objects = unseen_objects(args.object_dir)
+            except ArtkitError as err:
+                sys.exit(err.one_line())
             what = "opencv-doc objects no pattern set was fitted on,"
         comps, scores = localise_part(ex.explainable.model, pats, loc_objects, backgrounds,
                                       args.composites, 0, loc_methods)
