@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
+import subprocess
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -27,6 +29,25 @@ def data_dir(sub: str = "") -> Path | None:
         return None
     path = Path(root).expanduser() / sub
     return path if path.exists() else None
+
+
+def fetch_debs(packages: Sequence[str], work: Path) -> Path:
+    """Download Debian packages into ``work`` with ``apt-get download`` and unpack them all under
+    ``work/root`` with ``dpkg-deb -x`` (no root needed); returns that root. Exits with one line
+    when apt-get or dpkg-deb is missing or a download fails."""
+    import sys
+
+    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
+        sys.exit("this needs apt-get and dpkg-deb (Debian or Ubuntu)")
+    root = work / "root"
+    root.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["apt-get", "download", *packages], cwd=work, capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        sys.exit(f"apt-get download failed ({last}); run `apt-get update` or check the package names")
+    for deb in sorted(work.glob("*.deb")):
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
+    return root
 
 
 def machine() -> dict[str, Any]:

@@ -3,22 +3,31 @@ ones (ρ per layer on disjoint photos), localisation on composites (energy point
 pointing-game hits against random and centre-bias baselines) on EfficientNet-Lite0 and on an
 ``artkit classify`` model, the paper's degradation AOPC, speed, and the gallery figures.
 
-    python benchmarks/explain.py --photos FIT_DIR --judge JUDGE_DIR [--parts fit,rho,localise,speed,gallery]
-        [--crops 88] [--composites 200] [--new-patterns P] [--gallery-dir gallery/explain]
+    python benchmarks/explain.py --gather DIR --parts ""          # the photo sets, once
+    python benchmarks/explain.py --photos DIR/fit --parts fit --crops 129 --new-patterns P
+    python benchmarks/explain.py --parts localise --objects unseen --object-dir DIR/objects [--use-new]
+    python benchmarks/explain.py --judge DIR/judge --parts rho --new-patterns P
+        [--parts fit,rho,localise,speed,gallery,classify] [--composites 200] [--gallery-dir gallery/explain]
 
-FIT_DIR and JUDGE_DIR are folders of natural photos with no photo in common (the project used
-Debian's wallpaper and photo packages, fetched with `apt-get download` and unpacked outside the
-repository: 59 photos to fit, 22 to judge, the scikit-image and matplotlib photos among the
-latter). Needs the EfficientNet-Lite0 weights. Figures are recorded in
-benchmarks/results/explain.json.
+--gather DIR fetches Debian's wallpaper and photo packages (`apt-get download`, unpacked with
+`dpkg-deb -x` into a temporary folder, no root needed) and writes the natural photos among them
+(a fixed list: vector art, renders and gradients left out) into DIR/fit and DIR/judge, split by a
+hash of the file name (one in five to judge: 39 and 12 photos), and five opencv-doc object photos
+into DIR/objects (``artkit.explain.localise.UNSEEN_OBJECTS``: in no fitting set, neither the
+shipped patterns' ten photos nor DIR/fit). Needs the EfficientNet-Lite0 weights. Figures are
+recorded in benchmarks/results/explain.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
+import re
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,16 +36,17 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import save_results, table  # noqa: E402
+from common import fetch_debs, save_results, table  # noqa: E402
 
 from artkit.classify.api import head_pattern  # noqa: E402
+from artkit.core.errors import ArtkitError  # noqa: E402
 from artkit.classify.head import fit_logistic  # noqa: E402
 from artkit.core.runtime import make_generator  # noqa: E402
 from artkit.explain import Explainer, Patterns, attribute, fit_patterns, grid, trace  # noqa: E402
 from artkit.explain.api import DEFAULT_METHODS, batched, image_inputs, random_crop  # noqa: E402
 from artkit.explain.evaluate import ESTIMATOR_NAMES, estimator_quality, image_degradation  # noqa: E402
 from artkit.explain.localise import (ObjectCrop, imagenet_objects, localisation,  # noqa: E402
-                                     make_composites)
+                                     make_composites, unseen_objects)
 from artkit.explain.models import classifier_patterns, load_model, shipped_dir  # noqa: E402
 from artkit.nets.classifier import FeatureClassifier  # noqa: E402
 
@@ -44,6 +54,70 @@ METHODS = ("patternnet", "patternattribution", "gradient", "input_x_gradient", "
            "lrp_epsilon")
 GALLERY = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry",
            "retina", "grace_hopper")  # fixed order; the first six are drawn
+
+# --gather: the Debian packages with photos, and which of their files are natural photos (a fixed
+# list, chosen once by looking at every picture: vector art, renders, gradients and logos left out)
+GATHER_DEBS = ("lomiri-wallpapers-16.04", "lomiri-wallpapers-20.04", "mate-backgrounds",
+               "plasma-workspace-wallpapers", "palapeli-data", "opencv-doc", "sway-backgrounds",
+               "gnome-backgrounds", "ukui-wallpapers")
+WALL = "usr/share/backgrounds/"
+OPENCV = "usr/share/doc/opencv-doc/examples/data/"
+NATURAL = (
+    *(WALL + f for f in (
+        "Bridge_by_Sander_Klootwijk.jpg", "Dragonfly_by_Bolly.jpg", "Picture_0B_by_freespace.jpg",
+        "Picture_1A_by_freespace.jpg", "Wine_by_Jakkub_Mede.jpg", "aitzgorri_by_Aitzol_Berasategi.jpg",
+        "free_by_Peter_Nerlich.jpg", "friends_by_Aitzol_Berasategi.jpg", "greentock_by_Peter_Nerlich.jpg",
+        "life_by_Aitzol_Berasategi.jpg", "picosdeeuropa_by_Aitzol_Berasategi.jpg",
+        "seeding_by_Clements_Engelhardt.jpg", "sunset_by_Aitzol_Berasategi.jpg",
+        "Infinite-Sea_by_Aury88.jpg", "Kleiber_by_Lukas_Baubkus.jpg")),
+    *(WALL + "mate/nature/" + f + ".jpg" for f in (
+        "Aqua", "Blinds", "Dune", "FreshFlower", "Garden", "GreenMeadow", "LadyBird", "RainDrops",
+        "Storm", "TwoWings", "Wood", "YellowFlower")),
+    *("usr/share/palapeli/collection/" + f + ".jpg" for f in (
+        "castle-maintenon", "cincinnati-bridge", "citrus-fruits", "european-honey-bee",
+        "panther-chameleon-female")),
+    *("usr/share/wallpapers/" + f for f in (  # Plasma themes: the largest picture of each
+        "BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey",
+        "Kite", "OneStandsOut", "Path", "summer_1am")),
+    *(OPENCV + f for f in ("aero1.jpg", "aloeL.jpg", "basketball1.png", "board.jpg", "building.jpg",
+                           "home.jpg", "leuvenA.jpg", "messi5.jpg")),
+)
+# the object photos of the unseen-object composites (artkit.explain.localise.UNSEEN_OBJECTS): in no
+# fitting set, so they are kept out of NATURAL
+OBJECT_FILES = {"baboon.jpg": OPENCV + "baboon.jpg", "butterfly.jpg": OPENCV + "butterfly.jpg",
+                "orange.jpg": OPENCV + "orange.jpg", "squirrel.jpg": OPENCV + "squirrel_cls.jpg",
+                "pekinese.png": OPENCV + "chicky_512.png"}
+
+
+def _theme_picture(theme: Path) -> Path:
+    """The largest picture (by its WxH file name) of a Plasma wallpaper theme."""
+    def pixels(p: Path) -> int:
+        m = re.match(r"(\d+)x(\d+)", p.stem)
+        return int(m[1]) * int(m[2]) if m else 0
+
+    return max((theme / "contents" / "images").iterdir(), key=pixels)
+
+
+def gather(folder: Path) -> dict[str, int]:
+    """DIR/fit and DIR/judge (the natural photos, split by a hash of their name: one in five to
+    judge) and DIR/objects, from the Debian packages; the files are copied unchanged."""
+    subs = {k: folder / k for k in ("fit", "judge", "objects")}
+    for sub in subs.values():
+        sub.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = fetch_debs(GATHER_DEBS, Path(tmp))
+        for rel in NATURAL:
+            src = root / rel
+            if rel.startswith("usr/share/wallpapers/"):
+                src = _theme_picture(src)
+                name = f"plasma-{Path(rel).name}{src.suffix}"
+            else:
+                name = Path(rel).name
+            judge = hashlib.sha256(name.encode()).digest()[0] % 5 == 0
+            shutil.copyfile(src, subs["judge" if judge else "fit"] / name)
+        for name, rel in OBJECT_FILES.items():
+            shutil.copyfile(root / rel, subs["objects"] / name)
+    return {k: len(list(v.iterdir())) for k, v in subs.items()}
 
 
 def _cpu() -> float:
@@ -62,8 +136,9 @@ def fit_part(ex, photos: Path, crops: int, out: Path) -> tuple[Patterns, dict]:
             yield x
 
     pats = fit_patterns(ex.model, batched(inputs(), 32), "relu", positions=256, generator=gen)
-    pats.meta.update({"model": "efficientnet-lite0", "data": "natural photos (Debian wallpaper "
-                      "and photo packages)", "photos": len(list(photos.glob("*"))), "crops": n[0],
+    pats.meta.update({"model": "efficientnet-lite0", "data": "natural photos from Debian packages "
+                      "(lomiri/mate/plasma wallpapers, palapeli-data, opencv-doc): "
+                      "benchmarks/explain.py --gather, DIR/fit", "photos": len(list(photos.glob("*"))), "crops": n[0],
                       "crop": "35-100 % of each side, mirrored half of the time",
                       "estimator": "relu", "positions": 256})
     pats.compact().save(out, force=True, dtype="int8")
@@ -143,20 +218,42 @@ def gallery_part(ex, folder: Path) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--photos", type=Path, help="photos to fit patterns on")
+    ap.add_argument("--gather", type=Path, metavar="DIR",
+                    help="first write DIR/fit, DIR/judge and DIR/objects from Debian packages")
+    ap.add_argument("--photos", type=Path, help="photos to fit patterns on (default: DIR/fit)")
     ap.add_argument("--judge", type=Path, help="disjoint photos to judge patterns on")
     ap.add_argument("--parts", default="fit,rho,gallery,localise,speed,classify")
     ap.add_argument("--crops", type=int, default=88, help="inputs per fitting photo")
     ap.add_argument("--composites", type=int, default=200)
+    ap.add_argument("--objects", choices=("skimage", "unseen"), default="skimage",
+                    help="localise: scikit-image's cat/coffee/rocket, or the unseen opencv-doc objects")
+    ap.add_argument("--object-dir", type=Path, help="the unseen objects (default: DIR/objects of --gather)")
     ap.add_argument("--classify-composites", type=int, default=0, help="(default: --composites)")
     ap.add_argument("--degrade-images", type=int, default=12)
     ap.add_argument("--loc-methods", default=",".join(METHODS), help="methods for localisation")
     ap.add_argument("--new-patterns", type=Path, default=Path("/tmp/efficientnet-lite0.patterns.safetensors"))
+    ap.add_argument("--force", action="store_true", help="with --gather: write over DIR's photos")
     ap.add_argument("--note", action="append", default=[], help="a note to record with the figures")
     ap.add_argument("--use-new", action="store_true", help="measure with --new-patterns (without rho)")
     ap.add_argument("--gallery-dir", type=Path, default=Path(__file__).resolve().parents[1] / "gallery" / "explain")
     args = ap.parse_args()
-    parts = set(args.parts.split(","))
+    if args.gather:
+        if any((args.gather / k).exists() for k in ("fit", "judge", "objects")) and not args.force:
+            sys.exit(f"{args.gather} already holds gathered photos; pass --force to write them again")
+        counts = gather(args.gather)
+        print("gathered " + ", ".join(f"{n} photos in {args.gather / k}" for k, n in counts.items()))
+        args.photos = args.photos or args.gather / "fit"
+        args.judge = args.judge or args.gather / "judge"
+        args.object_dir = args.object_dir or args.gather / "objects"
+    parts = {p for p in args.parts.split(",") if p}
+    if not parts:
+        return
+    if "fit" in parts and args.photos is None:
+        sys.exit("--parts fit needs photos: pass --photos FIT_DIR or --gather DIR")
+    if "localise" in parts and args.objects == "unseen" and args.object_dir is None:
+        sys.exit("--objects unseen needs the object photos: pass --object-dir DIR/objects or --gather DIR")
+    if "rho" in parts and args.judge is None:
+        sys.exit("--parts rho needs judging photos: pass --judge JUDGE_DIR or --gather DIR")
     loc_methods = args.loc_methods.split(",")
     torch.set_num_threads(int(os.environ.get("ARTKIT_THREADS", "2")))
     ex = load_model("efficientnet-lite0")
@@ -196,16 +293,25 @@ def main() -> None:
                      "gallery use them")
     elif "rho" not in parts and args.new_patterns.is_file() and args.use_new:
         pats = Patterns.load(args.new_patterns)
+    pattern_name = "shipped" if pats is old else f"new ({args.new_patterns})"
+    notes.append(f"patterns measured: {pattern_name}")
     ex = Explainer(ex, patterns=pats)
     if "gallery" in parts:
         notes += gallery_part(ex, args.gallery_dir)
         record()
     objects, backgrounds = imagenet_objects()
     if "localise" in parts:
-        comps, scores = localise_part(ex.explainable.model, pats, objects, backgrounds,
+        loc_objects, what = objects, "objects from scikit-image"
+        if args.objects == "unseen":
+            try:
+                loc_objects = unseen_objects(args.object_dir)
+            except ArtkitError as err:
+                sys.exit(err.one_line())
+            what = "opencv-doc objects no pattern set was fitted on,"
+        comps, scores = localise_part(ex.explainable.model, pats, loc_objects, backgrounds,
                                       args.composites, 0, loc_methods)
-        tables.append(table(f"localisation, EfficientNet-Lite0: {len(comps)} composites (objects "
-                            "from scikit-image on its textures), seed 0",
+        tables.append(table(f"localisation, EfficientNet-Lite0, {pattern_name} patterns: {len(comps)} "
+                            f"composites ({what} on scikit-image's textures), seed 0",
                             ["method", "energy in box", "pointing hits"],
                             [[s.method, s.energy, s.hits] for s in scores]))
         record()

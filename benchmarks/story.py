@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -52,7 +51,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import save_results, table  # noqa: E402
+from common import fetch_debs, save_results, table  # noqa: E402
 
 OPENCV = "usr/share/doc/opencv-doc/examples/data/"
 OPENCV_HTML = "usr/share/doc/opencv-doc/opencv4/html/"
@@ -136,16 +135,6 @@ SIX = ("young_man.jpg", "bearded_man.jpg", "astronaut.png", "camera.png", "hubbl
 # ----------------------------------------------------------------------------------- build
 
 
-def _fetch_debs(work: Path) -> Path:
-    """Download and unpack the Debian packages (no root needed); returns the unpacked root."""
-    root = work / "root"
-    root.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["apt-get", "download", *DEBS], cwd=work, check=True, capture_output=True)
-    for deb in work.glob("*.deb"):
-        subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
-    return root
-
-
 def _sklearn_image(work: Path, name: str):
     from PIL import Image
 
@@ -197,7 +186,7 @@ def _image(source: str, root: Path, work: Path):
 def build(folder: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        root = _fetch_debs(work)
+        root = fetch_debs(DEBS, work)
         for sub, photos in ((folder, PHOTOS), (folder / "calibration", CALIBRATION)):
             sub.mkdir(parents=True, exist_ok=True)
             lines = ["# photo\twhat a person sees (any of these nouns)\tpeople"]
@@ -465,8 +454,6 @@ def main() -> None:
     args = ap.parse_args()
     tables: list[dict] = []
     if args.build:
-        if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
-            sys.exit("--build needs apt-get and dpkg-deb (Debian or Ubuntu)")
         build(args.build)
     if args.calibrate:
         tables += calibrate(args.calibrate)

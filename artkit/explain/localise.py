@@ -19,11 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
+from artkit.core.errors import ArtkitError
 from artkit.core.progress import ProgressCallback, report
 from artkit.core.runtime import default_generator
 from artkit.explain.methods import get_method
@@ -170,3 +172,31 @@ def imagenet_objects() -> tuple[list[ObjectCrop], list[Image.Image]]:
                for name, box, classes in IMAGENET_OBJECTS]
     backgrounds = [Image.fromarray(getattr(skimage.data, name)()).convert("RGB") for name in TEXTURES]
     return objects, backgrounds
+
+
+# Objects in no pattern-fitting set (neither the shipped patterns' ten photos nor the photos
+# ``benchmarks/explain.py --gather`` fits on): opencv-doc's sample photos, written by --gather into
+# DIR/objects under these names. The network's top class on each crop is the object's.
+UNSEEN_OBJECTS = (  # (file name, crop box (left, top, right, bottom), ImageNet classes)
+    ("baboon.jpg", (40, 0, 472, 512), frozenset({372})),                # baboon
+    ("butterfly.jpg", (5, 15, 490, 315), frozenset(range(321, 327))),   # admiral ... lycaenid
+    ("orange.jpg", (30, 60, 470, 490), frozenset({950})),               # orange
+    ("pekinese.png", (110, 40, 470, 400), frozenset(range(151, 269))),  # any dog
+    ("squirrel.jpg", (125, 100, 400, 360), frozenset({335})),           # fox squirrel
+)
+
+
+def unseen_objects(folder: str | Path) -> list[ObjectCrop]:
+    """The :data:`UNSEEN_OBJECTS` crops, read from ``folder``.
+
+    Raises:
+        ArtkitError: a photo is missing from ``folder``.
+    """
+    out = []
+    for name, box, classes in UNSEEN_OBJECTS:
+        path = Path(folder) / name
+        if not path.is_file():
+            raise ArtkitError(f"object photo {path} not found",
+                              "write it with `python benchmarks/explain.py --gather DIR` (DIR/objects)")
+        out.append(ObjectCrop(path.stem, Image.open(path).convert("RGB").crop(box), classes))
+    return out
