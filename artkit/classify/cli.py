@@ -27,15 +27,15 @@ def _skipped(path, why: str, quiet: bool) -> None:
     info(f"skipped: {why}" if str(path) in why else f"skipped {path}: {why}", quiet)
 
 
-def _readable_images(images: List[Path], quiet: bool) -> List[Path]:
-    """The image files under ``images`` that decode, checked before any network loads (a
-    decode costs less than the network's pass); the others are reported as skipped. None
-    readable is an error (one input: its reason)."""
-    from artkit.classify.features import image_files
-    from artkit.core.images import load_image
+def _readable_images(images: List[Path], quiet: bool, exclude: tuple = ()) -> List[Path]:
+    """The image files under ``images`` (folders with their sub-folders, so a labelled training
+    folder can be predicted; ``exclude``: folders never read, e.g. the --explain output) that
+    decode, checked before any network loads (a decode costs less than the network's pass);
+    the others are reported as skipped. None readable is an error (one input: its reason)."""
+    from artkit.core.images import list_images, load_image
 
     files, unreadable = [], []
-    for f in image_files(images):
+    for f in list_images(images, recursive=True, exclude=exclude):
         try:
             load_image(f)
             files.append(f)
@@ -128,7 +128,7 @@ def train_cmd(
 
 @command(app, "predict")
 def predict_cmd(
-    images: Annotated[List[Path], typer.Argument(help="Images or folders of images.")],
+    images: Annotated[List[Path], typer.Argument(help="Images or folders of images (sub-folders too).")],
     model: ModelFileOpt,
     explain: Annotated[Optional[Path], typer.Option(
         "--explain", help="Also write a PatternAttribution and PatternNet figure of the whole "
@@ -148,7 +148,7 @@ def predict_cmd(
     """
     from artkit.classify.api import Classifier
 
-    files = _readable_images(images, quiet)
+    files = _readable_images(images, quiet, exclude=(explain,) if explain else ())
     run = Run("artkit classify predict", params=dict(images=[str(i) for i in images],
                                                      model=str(model), explain=str(explain) if explain else None),
               force=force, quiet=quiet, seed=seed, device=device, inputs=[*files, model])

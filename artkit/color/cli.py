@@ -190,7 +190,7 @@ def train_cmd(
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 3e-3,
     loss: Annotated[Loss, typer.Option(help="classification (Zhang 2016, class-rebalanced, annealed mean; measured better) or regression.")] = Loss.classification,
     backbone: Annotated[str, typer.Option(help="Frozen feature network: efficientnet-lite0 or vgg16-hed.")] = "efficientnet-lite0",
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from the checkpoint MODEL.ckpt.safetensors beside OUTPUT (written after every epoch).")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the checkpoint MODEL.ckpt.safetensors beside OUTPUT (written after every epoch), and replace OUTPUT with the longer-trained model.")] = False,
     patterns: Annotated[bool, typer.Option("--patterns/--no-patterns", help="Afterwards fit the PatternNet patterns `--explain` shows (MODEL.patterns.safetensors; about 40 s).")] = False,
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
@@ -224,8 +224,8 @@ def train_cmd(
                           "continue it with --resume, or start over with --force")
     params = dict(photos_dir=photos_dir, epochs=epochs, size=size, batch=batch, crops=crops,
                   lr=lr, loss=loss.value, backbone=backbone, resume=resume, patterns=patterns)
-    run = Run("artkit colorize train", params=params, force=force, quiet=quiet, verbose=verbose,
-              seed=seed, device=device, inputs=[ckpt])
+    run = Run("artkit colorize train", params=params, force=force or resume, quiet=quiet,
+              verbose=verbose, seed=seed, device=device, inputs=[ckpt])  # --resume replaces OUT
     run.output(output, suffixes={".safetensors"}, what="model file")
     target = run.output(patterns_path(output), suffixes={".safetensors"}, manifest=False,
                         what="patterns file") if patterns else None

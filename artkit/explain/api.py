@@ -34,7 +34,7 @@ from artkit.explain.attribute import attribute
 from artkit.explain.fashion import load_split
 from artkit.explain.graph import trace
 from artkit.explain.methods import get_method, method_names
-from artkit.explain.models import Explainable, load_model
+from artkit.explain.models import Explainable, load_model, resolve_patterns
 from artkit.explain.patterns import Patterns, SeededBatch, fit_patterns
 
 DEFAULT_METHODS = ("patternnet", "patternattribution", "gradient", "smoothgrad", "lrp_epsilon")
@@ -226,6 +226,8 @@ def load_patterns(explainable: Explainable, path: str | os.PathLike | Patterns |
         if shipped is None or not shipped.is_file():
             return None
         path = shipped
+    else:
+        path = resolve_patterns(explainable.name, path)
     patterns = Patterns.load(path)
     patterns.check(explainable.model)
     return patterns

@@ -33,8 +33,9 @@ ExplainModelOpt = Annotated[str, typer.Option(
     "--model", "-m", help="efficientnet-lite0, vgg16-hed, fashion-cnn, or a model file from "
                           "`artkit classify train`.")]
 PatternsOpt = Annotated[Path | None, typer.Option(
-    "--patterns", "-p", help="Patterns file from `artkit explain fit` (default: the ones that ship "
-                             "for the model).")]
+    "--patterns", "-p", help="Patterns: a file from `artkit explain fit`, or a set that ships "
+                             "for the model by name (efficientnet-lite0: default, photos5k). "
+                             "Default: the default set.")]
 
 
 def _target(text: str) -> int | None:
@@ -89,6 +90,9 @@ def show_cmd(
     tgt = _target(target)
     if not image.exists():
         raise ArtkitError(f"image '{image}' does not exist")
+    from artkit.explain.models import resolve_patterns
+
+    patterns = resolve_patterns(model, patterns)  # a file, or a shipped set's name
     params = dict(image=str(image), model=model, method=methods, target=target,
                   patterns=str(patterns) if patterns else None, overlay=overlay)
     jobs = _folder_jobs(image, output) if image.is_dir() else [(image, output)]

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import os
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,6 +193,39 @@ def _fashion_file(path: Path, device: torch.device) -> Explainable:
 
 register_model_loader(CLASSIFIER_KIND, _classifier_file)
 register_model_loader(FASHION_KIND, _fashion_file)
+
+
+def shipped_patterns(model: str) -> dict[str, Path]:
+    """The pattern sets that ship for ``model``, by name: ``default`` (what is used without
+    ``--patterns``) and the others (``efficientnet-lite0.NAME.patterns.safetensors``)."""
+    sets = {}
+    for f in sorted(shipped_dir().glob("*.patterns.safetensors")):
+        stem = f.name[:-len(".patterns.safetensors")]
+        if stem == model:
+            sets["default"] = f
+        elif stem.startswith(model + "."):
+            sets[stem[len(model) + 1:]] = f
+    return sets
+
+
+def resolve_patterns(model: str, value: str | os.PathLike | None) -> Path | None:
+    """The patterns file a ``--patterns`` value means: a file, or the name of a set that ships
+    for ``model`` (:func:`shipped_patterns`); None stays None (the default set).
+
+    Raises:
+        ArtkitError: neither an existing file nor a shipped set's name.
+    """
+    if value is None:
+        return None
+    path = Path(value)
+    if path.is_file():
+        return path
+    sets = shipped_patterns(model)
+    if str(value) in sets:
+        return sets[str(value)]
+    raise ArtkitError(f"patterns '{value}' is neither a file nor a pattern set that ships for "
+                      f"'{model}'", f"give a file from `artkit explain fit` or one of: "
+                      f"{', '.join(sets) or '(none ship for it)'}")
 
 
 def load_model(name: str, device: str | torch.device = "cpu") -> Explainable:

@@ -215,6 +215,10 @@ def test_cli_train_predict(tmp_path):
                               "--model", str(model)])
     assert res.exit_code == 0, res.output
     assert "\tblue\t" in res.stdout and res.stdout.startswith("image\tlabel\tblue\tred")
+    res = runner.invoke(app, ["classify", "predict", str(data), "--model", str(model)])
+    assert res.exit_code == 0, res.output  # a labelled folder: its sub-folders' images
+    rows = res.stdout.strip().splitlines()[1:]
+    assert len(rows) == 12 and all(f"/{r.split(chr(9))[1]}/" in r.split(chr(9))[0] for r in rows)
 
 
 def test_cli_errors_are_one_line(tmp_path):

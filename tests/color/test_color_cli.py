@@ -222,6 +222,9 @@ def test_train_and_evaluate_commands(tmp_path, photos_dir):
     assert (tmp_path / "m.ckpt.safetensors").is_file()
     res = runner.invoke(app, args)  # a checkpoint and a model of an earlier run are kept
     assert res.exit_code == 1 and "--resume" in res.output
+    res = runner.invoke(app, args[:5] + ["--epochs", "2"] + args[7:] + ["--resume"])
+    assert res.exit_code == 0, res.output  # --resume replaces the model it continues
+    assert json.loads((tmp_path / "m.json").read_text())["params"]["epochs"] == 2
     res = runner.invoke(app, args[:7] + ["--size", "36"] + args[9:])
     assert res.exit_code == 1 and "--size must be a multiple of 8" in res.output
     res = runner.invoke(app, ["colorize", "evaluate", str(photos_dir), "--method", "hints",
