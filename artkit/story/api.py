@@ -340,7 +340,7 @@ class Storyteller:
             title = W.fallback_title(facts.subject.noun if config.use_facts else None,
                                      _colour(facts) if config.use_facts else None, corpus.name)
         times["title"] = timer.elapsed - sum(times.values())
-        report(progress, "story", 4, 4, "done")
+        report(progress, "story", 4, 4, "titled")
         weights = dict(self.weights)
         if corpus.name == "romance" and str(style) == "romance":
             weights["janeausten"] = stored_sha("janeausten")
